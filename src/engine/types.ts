@@ -1,0 +1,42 @@
+/** Messages between the front end (engine/client) and the engine core (worker thread). Token ids only. */
+
+export interface SamplingParams {
+  /** 0 → greedy */
+  temperature: number;
+  topP: number;
+  /** 0 → disabled */
+  topK: number;
+  /** undefined → a random seed chosen by the engine */
+  seed?: number;
+  /** generated tokens allowed (already clamped to the context window) */
+  maxTokens: number;
+  /** ids that end the sequence (EOS of the model plus request stop_token_ids) */
+  stopTokenIds: number[];
+  ignoreEos: boolean;
+  /** number of top alternatives to report per generated token; null → no logprobs */
+  logprobs: number | null;
+}
+
+export interface EngineRequest {
+  id: string;
+  promptIds: number[];
+  sampling: SamplingParams;
+}
+
+export interface TokenLogprob {
+  /** logprob of the sampled token */
+  logprob: number;
+  /** top alternatives, best first */
+  top: { id: number; logprob: number }[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+
+/** Incremental output for one request: the tokens generated since the previous output. */
+export interface EngineOutput {
+  id: string;
+  tokenIds: number[];
+  logprobs?: TokenLogprob[];
+  finishReason?: FinishReason;
+  error?: string;
+}

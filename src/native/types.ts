@@ -1,0 +1,81 @@
+/**
+ * The contract of the native addon (native/*.cc), shared by the addon wrapper (index.ts) and the
+ * plain TypeScript reference (reference.ts) that the tests compare it against.
+ *
+ * Conventions: every call is batch-shaped (T tokens, possibly of many sequences, in one call);
+ * activations are row-major Float32Array [T × width]; weights are row-major [rows × cols] in a
+ * ggml block format, with quantisation blocks running along `cols` (the input dimension).
+ */
+
+/** ggml type ids (GGUF `ggml_type`), the weight formats the kernels understand. */
+export enum GgmlType {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  BF16 = 30,
+}
+
+/** A weight matrix [rows × cols] whose bytes live in `data` (often a view into a memory-mapped file). */
+export interface WeightMatrix {
+  type: GgmlType;
+  rows: number;
+  cols: number;
+  data: Uint8Array;
+}
+
+export const enum RopePairing {
+  /** pairs (x_i, x_{i+d/2}): HF Llama/Qwen ("NEOX"). */
+  HalfSplit = 0,
+  /** pairs (x_{2i}, x_{2i+1}): ERNIE, llama.cpp `llama` GGUF ("NORM"). */
+  Interleaved = 1,
+}
+
+/** Where each token of a batch sits in the paged KV cache, and which sequence it belongs to. */
+export interface AttentionBatch {
+  /** per token: index of its sequence in `blockTables` */
+  tokenSeq: Int32Array;
+  /** per token: absolute position in its sequence; it attends to positions 0..pos (causal) */
+  tokenPos: Int32Array;
+  /** [numSeqs × maxBlocksPerSeq] block ids, row-major; unused entries may hold anything */
+  blockTables: Int32Array;
+  maxBlocksPerSeq: number;
+  blockSize: number;
+}
+
+export interface NativeKernels {
+  /** Which instruction set the dispatcher chose ("avx512", "avx2", "scalar"). */
+  readonly isa: string;
+  /** Memory-map a file read-only; the mapping lives as long as the returned buffer. */
+  mapFile(path: string): ArrayBuffer;
+  /** y[T × w.rows] = x[T × w.cols] · wᵀ */
+  matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void;
+  /** out[i × w.cols …] = dequantised row ids[i] of w (embedding lookup). */
+  getRows(out: Float32Array, w: WeightMatrix, ids: Int32Array): void;
+  /** out[t] = weight ⊙ x[t] / sqrt(mean(x[t]²) + eps), rows of length n; out may alias x. */
+  rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, T: number, n: number, eps: number): void;
+  /**
+   * In-place rotary embedding of x [T × nHeads × headDim]. Pair i of the rotary dims is rotated by
+   * pos[t] · invFreq[i] (invFreq has headDim/2 entries, precomputed by the caller incl. any scaling).
+   */
+  rope(x: Float32Array, T: number, nHeads: number, headDim: number, pos: Int32Array, invFreq: Float32Array, pairing: RopePairing): void;
+  /** out[i] = silu(gate[i]) · up[i] for i < n; out may alias gate. */
+  swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  /**
+   * Write k and v [T × kvWidth] into a layer's caches [numBlocks × blockSize × kvWidth] at
+   * slot[t] = block · blockSize + offset.
+   */
+  kvStore(kCache: Float32Array, vCache: Float32Array, k: Float32Array, v: Float32Array, T: number, kvWidth: number, slots: Int32Array): void;
+  /**
+   * Causal GQA attention of q [T × nHeads × headDim] over the paged caches (already holding every
+   * token's own k/v). Query head j uses KV head floor(j / (nHeads / nKvHeads)). Softmax in f32 with
+   * max subtraction; out [T × nHeads × headDim].
+   */
+  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, T: number, nHeads: number, nKvHeads: number, headDim: number, scale: number, batch: AttentionBatch): void;
+}
