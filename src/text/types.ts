@@ -24,3 +24,34 @@ export interface Tokenizer {
   idToPiece(id: number): string | undefined;
   isSpecial(id: number): boolean;
 }
+
+/** A chat message as the OpenAI API sends it, after content-part arrays are flattened to strings. */
+export interface ChatMessage {
+  role: string;
+  content: string | null;
+  [key: string]: unknown;
+}
+
+/* Implemented in src/text (see each file); declared here so serving/ can be written against them.
+ *
+ * detokenizer.ts:
+ *   class IncrementalDetokenizer {
+ *     constructor(tokenizer: Tokenizer, opts?: { skipSpecialTokens?: boolean });
+ *     push(id: number): string;   // text that became complete with this token (never half a UTF-8 char)
+ *     flush(): string;            // whatever is still held back (e.g. an incomplete byte sequence → U+FFFD)
+ *   }
+ * stop-matcher.ts:
+ *   class StopMatcher {
+ *     constructor(stops: string[], opts?: { includeStopInOutput?: boolean });
+ *     push(text: string): { text: string; stopped: boolean };  // text safe to emit now; stopped once a stop string matched
+ *     flush(): string;            // held-back text when generation ends without a stop
+ *   }
+ * chat-template.ts:
+ *   class ChatTemplate {
+ *     constructor(source: string, specialTokenStrings: Record<string, string>);
+ *     render(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean; tools?: unknown[]; kwargs?: Record<string, unknown> }): string;
+ *   }
+ * load.ts:
+ *   loadHfTokenizer(dir: string): Tokenizer                         // tokenizer.json + tokenizer_config.json (+ chat_template.jinja)
+ *   loadGgufTokenizer(meta: ReadonlyMap<string, unknown>): Tokenizer // GGUF tokenizer.* keys (see src/model/gguf.ts for value types)
+ */

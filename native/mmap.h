@@ -1,0 +1,3 @@
+#pragma once
+#include <napi.h>
+Napi::Value MapFile(const Napi::CallbackInfo& info);
