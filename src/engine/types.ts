@@ -10,9 +10,11 @@ export interface SamplingParams {
   seed?: number;
   /** generated tokens allowed (already clamped to the context window) */
   maxTokens: number;
-  /** ids that end the sequence (EOS of the model plus request stop_token_ids) */
+  /**
+   * ids that end the sequence: the model's EOS ids (left out by the front end when the request
+   * sets ignore_eos) plus the request's stop_token_ids
+   */
   stopTokenIds: number[];
-  ignoreEos: boolean;
   /** number of top alternatives to report per generated token; null → no logprobs */
   logprobs: number | null;
 }

@@ -1,0 +1,33 @@
+import type { EngineOutput, EngineRequest } from './types.ts';
+
+/** Everything the engine core needs to start; sent to the worker thread as its workerData. */
+export interface EngineOptions {
+  modelPath: string;
+  /** context window; defaults to the model's max_position_embeddings */
+  maxModelLen?: number;
+  /** ids ≥ this are padding rows (the tokenizer's size); defaults to the model's vocab */
+  vocabLimit?: number;
+  maxNumSeqs?: number;
+  maxNumBatchedTokens?: number;
+  enableChunkedPrefill?: boolean;
+  blockSize?: number;
+  /** bytes of memory the KV cache may use */
+  kvCacheBytes?: number;
+}
+
+/** What the worker reports once the model is loaded. */
+export interface EngineInfo {
+  maxModelLen: number;
+  modelVocabSize: number;
+  eosTokenIds: number[];
+  numBlocks: number;
+  blockSize: number;
+  isa: string;
+}
+
+export type ToWorker = { type: 'add'; request: EngineRequest } | { type: 'abort'; id: string } | { type: 'shutdown' };
+
+export type FromWorker =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'outputs'; outputs: EngineOutput[] }
+  | { type: 'fatal'; error: string };

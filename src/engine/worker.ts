@@ -1,0 +1,97 @@
+/**
+ * Entry point of the engine's worker thread: loads the model, then runs the step loop. The HTTP
+ * event loop lives in the main thread and never waits on model code.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Transformer } from '../model/forward.ts';
+import { loadModel } from '../model/load.ts';
+import { native } from '../native/index.ts';
+import { EngineCore } from './core.ts';
+import { KvCache } from './kv-cache.ts';
+import type { EngineInfo, EngineOptions, FromWorker, ToWorker } from './protocol.ts';
+import type { EngineOutput } from './types.ts';
+
+const DEFAULT_KV_CACHE_BYTES = 2 * 1024 ** 3;
+
+const port = parentPort;
+if (!port) throw new Error('engine/worker.ts must run in a worker thread');
+const send = (msg: FromWorker): void => port.postMessage(msg);
+
+function start(options: EngineOptions): void {
+  const model = loadModel(options.modelPath);
+  const spec = model.spec;
+  const maxModelLen = options.maxModelLen ?? spec.maxPositionEmbeddings;
+  const blockSize = options.blockSize ?? 64;
+  const maxNumSeqs = options.maxNumSeqs ?? 32;
+  const perBlock = KvCache.bytesPerBlock(spec.numLayers, spec.numKvHeads * spec.headDim, blockSize);
+  // Enough blocks for every running sequence at full context, capped by the memory budget, but
+  // always at least one full-length sequence.
+  const wanted = maxNumSeqs * Math.ceil(maxModelLen / blockSize);
+  const affordable = Math.floor((options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / perBlock);
+  const numBlocks = Math.max(Math.ceil(maxModelLen / blockSize), Math.min(wanted, affordable));
+
+  const core = new EngineCore(new Transformer(model, native), {
+    blockSize,
+    numBlocks,
+    maxNumSeqs,
+    maxNumBatchedTokens: options.maxNumBatchedTokens ?? 2048,
+    enableChunkedPrefill: options.enableChunkedPrefill ?? true,
+    vocabLimit: Math.min(options.vocabLimit ?? spec.vocabSize, spec.vocabSize),
+  });
+  const info: EngineInfo = {
+    maxModelLen,
+    modelVocabSize: spec.vocabSize,
+    eosTokenIds: spec.eosTokenIds,
+    numBlocks,
+    blockSize,
+    isa: native.isa,
+  };
+
+  let stepping = false;
+  const loop = (): void => {
+    stepping = false;
+    if (!core.hasWork()) return;
+    let outputs: EngineOutput[];
+    try {
+      outputs = core.step();
+    } catch (err) {
+      send({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      process.exit(1);
+    }
+    if (outputs.length > 0) send({ type: 'outputs', outputs });
+    schedule();
+  };
+  // One step per macrotask, so add/abort messages are handled between steps.
+  const schedule = (): void => {
+    if (!stepping && core.hasWork()) {
+      stepping = true;
+      setImmediate(loop);
+    }
+  };
+
+  port.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'add': {
+        const rejected = core.add(msg.request);
+        if (rejected) send({ type: 'outputs', outputs: [rejected] });
+        break;
+      }
+      case 'abort': {
+        const out = core.abort(msg.id);
+        if (out) send({ type: 'outputs', outputs: [out] });
+        break;
+      }
+      case 'shutdown':
+        port.close();
+        return;
+    }
+    schedule();
+  });
+  send({ type: 'ready', info });
+}
+
+try {
+  start(workerData as EngineOptions);
+} catch (err) {
+  send({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
+}
