@@ -1,0 +1,47 @@
+import { parseServeArgs, serve, serveHelp } from './serve.ts';
+import { UsageError } from './args.ts';
+
+const USAGE = `usage: tsdeploy <command> [flags]
+
+commands:
+  serve    start the OpenAI-compatible server (tsdeploy serve --help)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve': {
+        const cfg = parseServeArgs(rest);
+        if (cfg === 'help') {
+          process.stdout.write(serveHelp());
+          return 0;
+        }
+        const stop = await serve(cfg);
+        const shutdown = (): void => {
+          stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+        return -1; // keep running
+      }
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tsdeploy: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tsdeploy: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SERVE_DEFAULTS, type ServeConfig } from '../config/server-config.ts';
+import { startEngine } from '../engine/client.ts';
+import { readGguf } from '../model/gguf.ts';
+import { resolveModelFile } from '../model/resolve.ts';
+import { createServer } from '../server/app.ts';
+import { ChatTemplate } from '../text/chat-template.ts';
+import { loadGgufTokenizer, loadHfTokenizer } from '../text/load.ts';
+import type { Tokenizer } from '../text/types.ts';
+import { type FlagSpec, formatHelp, type ParsedFlags, parseFlags, UsageError } from './args.ts';
+
+export const SERVE_FLAGS: FlagSpec[] = [
+  { name: 'model', type: 'string', help: 'Hugging Face model directory or GGUF file (required)' },
+  { name: 'host', type: 'string', help: 'address to bind', defaultText: SERVE_DEFAULTS.host },
+  { name: 'port', type: 'int', help: 'HTTP port', defaultText: String(SERVE_DEFAULTS.port) },
+  { name: 'served-model-name', type: 'string', help: 'model name in the API; requests must then name it or "default"' },
+  { name: 'max-model-len', type: 'int', help: 'context window (prompt + completion)', defaultText: "the model's" },
+  { name: 'chat-template', type: 'string', help: 'Jinja chat template: a file path or the template text' },
+  { name: 'enable-logprob', type: 'bool', help: 'allow logprobs / top_logprobs in requests' },
+  { name: 'max-logprobs', type: 'int', help: 'largest top_logprobs a request may ask for', defaultText: '20' },
+  { name: 'max-num-seqs', type: 'int', help: 'sequences decoded together', defaultText: String(SERVE_DEFAULTS.maxNumSeqs) },
+  {
+    name: 'max-num-batched-tokens',
+    type: 'int',
+    help: 'tokens per engine step',
+    defaultText: String(SERVE_DEFAULTS.maxNumBatchedTokens),
+  },
+  { name: 'enable-chunked-prefill', type: 'bool', help: 'split long prompts across steps', defaultText: 'on' },
+  { name: 'block-size', type: 'int', help: 'KV-cache block size in tokens', defaultText: String(SERVE_DEFAULTS.blockSize) },
+  {
+    name: 'kv-cache-memory',
+    type: 'float',
+    help: 'GiB of memory for the KV cache',
+    defaultText: String(SERVE_DEFAULTS.kvCacheMemory),
+  },
+  { name: 'help', type: 'bool', help: 'show this help' },
+];
+
+export function serveHelp(): string {
+  return formatHelp('tsdeploy serve --model <path>', SERVE_FLAGS);
+}
+
+export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
+  const f: ParsedFlags = parseFlags(argv, SERVE_FLAGS);
+  if (f.help) return 'help';
+  if (typeof f.model !== 'string') throw new UsageError('--model is required');
+  const positive = (name: string): number | undefined => {
+    const v = f[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || v <= 0) throw new UsageError(`--${name} must be positive`);
+    return v;
+  };
+  const cfg: ServeConfig = {
+    ...SERVE_DEFAULTS,
+    model: f.model,
+    host: (f.host as string | undefined) ?? SERVE_DEFAULTS.host,
+    port: (f.port as number | undefined) ?? SERVE_DEFAULTS.port,
+    servedModelName: f['served-model-name'] as string | undefined,
+    maxModelLen: positive('max-model-len'),
+    chatTemplate: f['chat-template'] as string | undefined,
+    enableLogprob: f['enable-logprob'] === true,
+    maxLogprobs: (f['max-logprobs'] as number | undefined) ?? SERVE_DEFAULTS.maxLogprobs,
+    maxNumSeqs: positive('max-num-seqs') ?? SERVE_DEFAULTS.maxNumSeqs,
+    maxNumBatchedTokens: positive('max-num-batched-tokens') ?? SERVE_DEFAULTS.maxNumBatchedTokens,
+    enableChunkedPrefill: (f['enable-chunked-prefill'] as boolean | undefined) ?? SERVE_DEFAULTS.enableChunkedPrefill,
+    blockSize: positive('block-size') ?? SERVE_DEFAULTS.blockSize,
+    kvCacheMemory: positive('kv-cache-memory') ?? SERVE_DEFAULTS.kvCacheMemory,
+  };
+  if (cfg.port < 0 || cfg.port > 65535) throw new UsageError(`--port must be in 0…65535, got ${cfg.port}`);
+  return cfg;
+}
+
+/** The tokenizer that belongs to a model path: tokenizer.json beside HF weights, or the GGUF's own. */
+function loadTokenizerFor(modelFile: { format: 'hf' | 'gguf'; path: string }): Tokenizer {
+  return modelFile.format === 'hf' ? loadHfTokenizer(modelFile.path) : loadGgufTokenizer(readGguf(modelFile.path).metadata);
+}
+
+/** A --chat-template value is a file when such a file exists, else the template text itself. */
+function readTemplateFlag(value: string): string {
+  return existsSync(value) && statSync(value).isFile() ? readFileSync(value, 'utf8') : value;
+}
+
+/** Sampling defaults a model's generation_config.json recommends (HF directories only). */
+function generationDefaults(modelFile: { format: 'hf' | 'gguf'; path: string }): Record<string, number> {
+  const file = join(modelFile.path, 'generation_config.json');
+  if (modelFile.format !== 'hf' || !existsSync(file)) return {};
+  const g = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const out: Record<string, number> = {};
+  for (const key of ['temperature', 'top_p', 'top_k']) if (typeof g[key] === 'number') out[key] = g[key] as number;
+  return out;
+}
+
+export async function serve(cfg: ServeConfig, log: (line: string) => void = console.log): Promise<() => Promise<void>> {
+  const modelFile = resolveModelFile(cfg.model);
+  const tokenizer = loadTokenizerFor(modelFile);
+  const templateSource = cfg.chatTemplate !== undefined ? readTemplateFlag(cfg.chatTemplate) : tokenizer.chatTemplate;
+  const chatTemplate = templateSource ? new ChatTemplate(templateSource, tokenizer.specialTokenStrings) : undefined;
+
+  const engine = await startEngine({
+    modelPath: cfg.model,
+    maxModelLen: cfg.maxModelLen,
+    vocabLimit: tokenizer.vocabSize,
+    maxNumSeqs: cfg.maxNumSeqs,
+    maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+    enableChunkedPrefill: cfg.enableChunkedPrefill,
+    blockSize: cfg.blockSize,
+    kvCacheBytes: cfg.kvCacheMemory * 1024 ** 3,
+  });
+  const eosTokenIds = [...new Set([...tokenizer.eosTokenIds, ...engine.info.eosTokenIds])];
+  const app = createServer({
+    engine,
+    tokenizer,
+    chatTemplate,
+    servedModelName: cfg.servedModelName,
+    modelPath: cfg.model,
+    maxModelLen: engine.maxModelLen,
+    enableLogprob: cfg.enableLogprob,
+    maxLogprobs: cfg.maxLogprobs,
+    eosTokenIds,
+    generationDefaults: generationDefaults(modelFile),
+  });
+  const address = await app.listen({ host: cfg.host, port: cfg.port });
+  const { info } = engine;
+  log(
+    `tsdeploy: serving ${cfg.servedModelName ?? cfg.model} on ${address} ` +
+      `(max_model_len ${info.maxModelLen}, ${info.numBlocks} KV blocks of ${info.blockSize}, kernels ${info.isa})`,
+  );
+  return async () => {
+    await app.close();
+    await engine.close();
+  };
+}
