@@ -38,6 +38,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>();
   const serving = createServing(options);
 
+  // The API speaks JSON only; without fastify's text/plain parser a text body is reported as a wrong content
+  // type instead of a confusing "body must be object".
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   const logStreamError = (err: unknown): void => app.log.error({ err }, 'stream failed');
