@@ -130,9 +130,10 @@ export function decodeToF32(tensorName: string, type: GgmlType, bytes: Uint8Arra
 
 /**
  * Copy columns [col0, col0 + n) of a row-major [rows × totalCols] matrix of `elemSize`-byte
- * elements into a new row-major [n × rows] matrix, i.e. the transpose of that column slice.
- * Used for Paddle's [in, out] linears (and their fused Q‖K‖V / gate‖up column blocks). Tiled so
- * both sides stay in cache; bytes are moved as-is (no precision change).
+ * elements (2 or 4) into a new row-major [n × rows] matrix, i.e. the transpose of that column
+ * slice. Used for Paddle's [in, out] linears (and their fused Q‖K‖V / gate‖up column blocks).
+ * Elements are moved as whole 16/32-bit words (no precision change), tiled so both sides stay in
+ * cache.
  */
 export function transposeColumns(
   src: Uint8Array,
@@ -142,23 +143,26 @@ export function transposeColumns(
   n: number,
   elemSize: number,
 ): Uint8Array {
-  const out = new Uint8Array(n * rows * elemSize);
+  if (elemSize !== 2 && elemSize !== 4) throw new Error(`transposeColumns: unsupported element size ${elemSize}`);
+  // word views need an aligned start; a mapped tensor at an odd offset is copied once first
+  const aligned = src.byteOffset % elemSize === 0 ? src : src.slice();
+  const count = rows * totalCols;
+  const Words = elemSize === 2 ? Uint16Array : Uint32Array;
+  const from = new Words(aligned.buffer, aligned.byteOffset, count);
+  const to = new Words(n * rows);
   const TILE = 64;
   for (let r0 = 0; r0 < rows; r0 += TILE) {
     const r1 = Math.min(rows, r0 + TILE);
     for (let c0 = 0; c0 < n; c0 += TILE) {
       const c1 = Math.min(n, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
-        const srcRow = (r * totalCols + col0) * elemSize;
-        for (let c = c0; c < c1; c++) {
-          const s = srcRow + c * elemSize;
-          const d = (c * rows + r) * elemSize;
-          for (let b = 0; b < elemSize; b++) out[d + b] = src[s + b];
-        }
+      for (let c = c0; c < c1; c++) {
+        const dst = c * rows;
+        const srcCol = col0 + c;
+        for (let r = r0; r < r1; r++) to[dst + r] = from[r * totalCols + srcCol];
       }
     }
   }
-  return out;
+  return new Uint8Array(to.buffer);
 }
 
 /** The shortest decimal that rounds to the same f32 (so GGUF's f32 1e-5 reads back as 1e-5, like HF configs). */

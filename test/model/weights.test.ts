@@ -3,16 +3,17 @@
  * documented layout differences are accounted for (models.md §2.4 permutation, §1.10 Paddle).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ropeInvFreq } from '../../src/model/hf-config.ts';
 import { loadModel } from '../../src/model/load.ts';
+import { readSafetensorsHeader } from '../../src/model/safetensors.ts';
 import type { LayerWeights, LoadedModel } from '../../src/model/types.ts';
 import { GgmlType, type WeightMatrix } from '../../src/native/types.ts';
 import { f32Bytes } from './gguf-writer.ts';
-import { roundToBf16, row, rows, writeTinyGguf } from './helpers.ts';
+import { roundToBf16, row, rows, writeSafetensors, writeTinyGguf } from './helpers.ts';
 import { modelPath } from './paths.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsdeploy-weights-'));
@@ -107,6 +108,80 @@ describe('Paddle ERNIE', () => {
       assert.deepEqual(p.attnNorm, bf16(l.attnNorm));
       assert.deepEqual(p.ffnNorm, bf16(l.ffnNorm));
     });
+  });
+});
+
+describe('Paddle ERNIE variants', () => {
+  const srcDir = modelPath('synthetic/ernie4_5-paddle/');
+  const header = readSafetensorsHeader(`${srcDir}model.safetensors`);
+  const bytes = readFileSync(`${srcDir}model.safetensors`);
+  const tensor = (name: string) => {
+    const t = header.tensors.get(name)!;
+    return {
+      shape: t.shape,
+      data: new Uint16Array(bytes.buffer.slice(bytes.byteOffset + t.begin, bytes.byteOffset + t.end)),
+    };
+  };
+  /** columns [c0, c0+n) of a row-major u16 [rows, cols] tensor, still [in, out] */
+  const cols = (t: { shape: number[]; data: Uint16Array }, c0: number, n: number) => {
+    const [r, c] = t.shape;
+    const out = new Uint16Array(r * n);
+    for (let i = 0; i < r; i++) out.set(t.data.subarray(i * c + c0, i * c + c0 + n), i * n);
+    return new Uint8Array(out.buffer);
+  };
+  const transpose = (t: { shape: number[]; data: Uint16Array }) => {
+    const [r, c] = t.shape;
+    const out = new Uint16Array(r * c);
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j];
+    return new Uint8Array(out.buffer);
+  };
+  const reference = loadModel(srcDir);
+
+  it('unfused q/k/v and gate/up projections load like the fused ones', () => {
+    const dir = join(tmp, 'paddle-unfused');
+    mkdirSync(dir);
+    copyFileSync(`${srcDir}config.json`, join(dir, 'config.json'));
+    const out: [string, string, number[], Uint8Array][] = [];
+    for (const [name, t] of header.tensors) {
+      const raw = tensor(name);
+      if (name.endsWith('qkv_proj.weight')) {
+        const p = name.replace('qkv_proj.weight', '');
+        out.push([`${p}q_proj.weight`, 'U16', [64, 128], cols(raw, 0, 128)]);
+        out.push([`${p}k_proj.weight`, 'U16', [64, 32], cols(raw, 128, 32)]);
+        out.push([`${p}v_proj.weight`, 'U16', [64, 32], cols(raw, 160, 32)]);
+      } else if (name.endsWith('up_gate_proj.weight')) {
+        const p = name.replace('up_gate_proj.weight', '');
+        out.push([`${p}gate_proj.weight`, 'U16', [64, 96], cols(raw, 0, 96)]);
+        out.push([`${p}up_proj.weight`, 'U16', [64, 96], cols(raw, 96, 96)]);
+      } else {
+        out.push([name, t.dtype, t.shape, new Uint8Array(raw.data.buffer)]);
+      }
+    }
+    writeSafetensors(join(dir, 'model.safetensors'), out);
+    const m = loadModel(dir);
+    m.weights.layers.forEach((l, n) => {
+      for (const k of MATRICES) sameBytes(l[k], reference.weights.layers[n][k], `layer ${n} ${k}`);
+    });
+  });
+
+  it('an untied Paddle lm_head [H, V] is transposed to [V, H]', () => {
+    const dir = join(tmp, 'paddle-untied');
+    mkdirSync(dir);
+    const config = JSON.parse(readFileSync(`${srcDir}config.json`, 'utf8'));
+    config.tie_word_embeddings = false;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const out: [string, string, number[], Uint8Array][] = [...header.tensors].map(([name, t]) => [
+      name,
+      t.dtype,
+      t.shape,
+      new Uint8Array(tensor(name).data.buffer),
+    ]);
+    // use the embedding as the head, stored the Paddle way
+    out.push(['lm_head.weight', 'U16', [64, 528], transpose(tensor('ernie.embed_tokens.weight'))]);
+    writeSafetensors(join(dir, 'model.safetensors'), out);
+    const m = loadModel(dir);
+    assert.notEqual(m.weights.lmHead, m.weights.embedding);
+    sameBytes(m.weights.lmHead, reference.weights.embedding, 'lmHead');
   });
 });
 
