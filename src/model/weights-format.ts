@@ -147,9 +147,9 @@ export function transposeColumns(
   // word views need an aligned start; a mapped tensor at an odd offset is copied once first
   const aligned = src.byteOffset % elemSize === 0 ? src : src.slice();
   const count = rows * totalCols;
-  const Words = elemSize === 2 ? Uint16Array : Uint32Array;
-  const from = new Words(aligned.buffer, aligned.byteOffset, count);
-  const to = new Words(n * rows);
+  const { buffer, byteOffset } = aligned;
+  const from = elemSize === 2 ? new Uint16Array(buffer, byteOffset, count) : new Uint32Array(buffer, byteOffset, count);
+  const to = elemSize === 2 ? new Uint16Array(n * rows) : new Uint32Array(n * rows);
   const TILE = 64;
   for (let r0 = 0; r0 < rows; r0 += TILE) {
     const r1 = Math.min(rows, r0 + TILE);
