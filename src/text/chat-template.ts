@@ -24,13 +24,38 @@ export class ChatTemplate {
     // chat_template_kwargs, then the fixed arguments (which kwargs cannot override).
     const ctx: Record<string, unknown> = { ...this.specialTokenStrings };
     for (const [k, v] of Object.entries(opts.kwargs ?? {})) if (!BUILT_IN.has(k)) ctx[k] = v;
-    ctx.messages = messages;
+    ctx.messages = withParsedToolArguments(messages);
     // transformers passes tools=None when absent; templates test `tools is not none` as well as `if tools`.
     ctx.tools = opts.tools && opts.tools.length > 0 ? opts.tools : null;
     ctx.add_generation_prompt = opts.addGenerationPrompt ?? false;
     if (!('documents' in ctx)) ctx.documents = null;
     return this.template.render(ctx);
   }
+}
+
+/**
+ * OpenAI sends tool-call arguments as a JSON string, but templates render them with `arguments | tojson`
+ * (Qwen2.5, Llama 3.1), which would quote the string again. Parse them into objects first, as vLLM does;
+ * text that is not a JSON object is left alone. The caller's messages are not modified.
+ */
+function withParsedToolArguments(messages: ChatMessage[]): ChatMessage[] {
+  return messages.map((m) => {
+    if (!Array.isArray(m.tool_calls)) return m;
+    const toolCalls = m.tool_calls.map((tc: unknown) => {
+      const fn = (tc as { function?: { arguments?: unknown } } | null)?.function;
+      if (!fn || typeof fn.arguments !== 'string') return tc;
+      try {
+        const args: unknown = JSON.parse(fn.arguments);
+        if (args && typeof args === 'object' && !Array.isArray(args)) {
+          return { ...(tc as object), function: { ...fn, arguments: args } };
+        }
+      } catch {
+        // not JSON: render as given
+      }
+      return tc;
+    });
+    return { ...m, tool_calls: toolCalls };
+  });
 }
 
 /**

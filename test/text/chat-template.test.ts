@@ -188,6 +188,20 @@ describe('ChatML/Qwen-style template', () => {
       '<|im_start|>user\n<tool_response>\n18C\n</tool_response>\n<tool_response>\n21C\n</tool_response><|im_end|>\n' +
       '<|im_start|>assistant\n';
     assert.equal(t.render(messages, { tools, addGenerationPrompt: true }), expected);
+    // OpenAI sends arguments as a JSON string: rendered the same, and the caller's messages stay untouched
+    const asStrings = messages.map((m) =>
+      m.tool_calls
+        ? {
+            ...m,
+            tool_calls: m.tool_calls.map((tc) => ({
+              ...tc,
+              function: { ...tc.function, arguments: JSON.stringify(tc.function.arguments) },
+            })),
+          }
+        : m,
+    );
+    assert.equal(t.render(asStrings, { tools, addGenerationPrompt: true }), expected);
+    assert.equal(typeof asStrings[1].tool_calls?.[0].function.arguments, 'string');
     // an empty tools list is "no tools"
     assert.equal(t.render(hi, { tools: [] }), `${SYS}<|im_start|>user\nHi<|im_end|>\n`);
   });
