@@ -1,9 +1,348 @@
+// N-API registration of the kernels. Every entry point checks argument types, sizes and index
+// ranges before touching memory (a wrong size would otherwise corrupt the heap); the TypeScript
+// wrapper (src/native/index.ts) repeats the size checks with friendlier messages.
 #include <napi.h>
 
-#include "mmap.h"
+#include <cmath>
+#include <string>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#include "cpu.h"
+#include "dequant.h"
+#include "kernels.h"
+#include "matmul.h"
+#include "mmap.h"
+#include "quant.h"
+
+namespace {
+
+using tsd::Isa;
+
+// ---- argument helpers: each throws a JS exception and returns false on failure ----------------
+
+bool fail(const Napi::Env& env, const char* fn, const std::string& msg) {
+  Napi::RangeError::New(env, std::string(fn) + ": " + msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+template <typename T>
+struct ArrayArg {
+  T* data = nullptr;
+  int64_t length = 0;
+};
+
+template <typename T>
+bool typedArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, napi_typedarray_type kind,
+              const char* kindName, ArrayArg<T>* out) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kind) {
+    Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a " + kindName)
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  out->data = a.Data();
+  out->length = static_cast<int64_t>(a.ElementLength());
+  return true;
+}
+
+bool f32Arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, ArrayArg<float>* out) {
+  return typedArg(info, i, fn, name, napi_float32_array, "Float32Array", out);
+}
+bool i32Arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, ArrayArg<int32_t>* out) {
+  return typedArg(info, i, fn, name, napi_int32_array, "Int32Array", out);
+}
+bool u8Arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, ArrayArg<uint8_t>* out) {
+  return typedArg(info, i, fn, name, napi_uint8_array, "Uint8Array", out);
+}
+
+/** An integer in [lo, hi]. */
+bool intArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi,
+            int64_t* out) {
+  Napi::Value v = info[i];
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+  if (!(d == std::floor(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    return fail(info.Env(), fn, std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                    std::to_string(hi) + "]");
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool numArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, double* out) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) return fail(info.Env(), fn, std::string(name) + " must be a number");
+  *out = v.As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+bool atLeast(const Napi::Env& env, const char* fn, const char* name, int64_t have, int64_t need) {
+  if (have >= need) return true;
+  return fail(env, fn, std::string(name) + " has " + std::to_string(have) + " elements, needs at least " +
+                           std::to_string(need));
+}
+
+constexpr int64_t kMaxDim = 0x7fffffff;  // every dimension fits an int32 (products are computed in int64)
+
+/** Validated weight matrix (type, rows, cols, data) at argument positions i…i+3. */
+struct Weight {
+  int type = 0;
+  int64_t rows = 0, cols = 0;
+  const uint8_t* data = nullptr;
+};
+
+bool weightArg(const Napi::CallbackInfo& info, size_t i, const char* fn, Weight* w) {
+  int64_t type;
+  ArrayArg<uint8_t> data;
+  if (!intArg(info, i, fn, "w.type", 0, 1000, &type) || !intArg(info, i + 1, fn, "w.rows", 0, kMaxDim, &w->rows) ||
+      !intArg(info, i + 2, fn, "w.cols", 0, kMaxDim, &w->cols) || !u8Arg(info, i + 3, fn, "w.data", &data)) {
+    return false;
+  }
+  int elems = 0, bytes = 0;
+  if (!tsd::typeBlock(static_cast<int>(type), &elems, &bytes)) {
+    return fail(info.Env(), fn, "unsupported ggml type " + std::to_string(type));
+  }
+  if (w->cols % elems != 0) {
+    return fail(info.Env(), fn,
+                "w.cols = " + std::to_string(w->cols) + " is not a multiple of the block size " + std::to_string(elems));
+  }
+  const int64_t need = w->rows * static_cast<int64_t>(tsd::rowBytes(static_cast<int>(type), w->cols));
+  if (data.length < need) {
+    return fail(info.Env(), fn,
+                "w.data has " + std::to_string(data.length) + " bytes, needs " + std::to_string(need));
+  }
+  w->type = static_cast<int>(type);
+  w->data = data.data;
+  return true;
+}
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+// matmul(y, x, T, type, rows, cols, data)
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  const char* fn = "matmul";
+  Napi::Env env = info.Env();
+  ArrayArg<float> y, x;
+  int64_t T;
+  Weight w;
+  if (!f32Arg(info, 0, fn, "y", &y) || !f32Arg(info, 1, fn, "x", &x) || !intArg(info, 2, fn, "T", 0, kMaxDim, &T) ||
+      !weightArg(info, 3, fn, &w) || !atLeast(env, fn, "y", y.length, T * w.rows) ||
+      !atLeast(env, fn, "x", x.length, T * w.cols)) {
+    return env.Undefined();
+  }
+  tsd::matmul(y.data, x.data, T, w.type, w.rows, w.cols, w.data);
+  return env.Undefined();
+}
+
+// getRows(out, type, rows, cols, data, ids)
+Napi::Value GetRows(const Napi::CallbackInfo& info) {
+  const char* fn = "getRows";
+  Napi::Env env = info.Env();
+  ArrayArg<float> out;
+  Weight w;
+  ArrayArg<int32_t> ids;
+  if (!f32Arg(info, 0, fn, "out", &out) || !weightArg(info, 1, fn, &w) || !i32Arg(info, 5, fn, "ids", &ids) ||
+      !atLeast(env, fn, "out", out.length, ids.length * w.cols)) {
+    return env.Undefined();
+  }
+  for (int64_t i = 0; i < ids.length; i++) {
+    if (ids.data[i] < 0 || ids.data[i] >= w.rows) {
+      fail(env, fn, "ids[" + std::to_string(i) + "] = " + std::to_string(ids.data[i]) + " is outside [0, " +
+                        std::to_string(w.rows) + ")");
+      return env.Undefined();
+    }
+  }
+  tsd::getRows(out.data, w.type, w.cols, w.data, ids.data, ids.length);
+  return env.Undefined();
+}
+
+// rmsNorm(out, x, weight, T, n, eps)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  const char* fn = "rmsNorm";
+  Napi::Env env = info.Env();
+  ArrayArg<float> out, x, weight;
+  int64_t T, n;
+  double eps;
+  if (!f32Arg(info, 0, fn, "out", &out) || !f32Arg(info, 1, fn, "x", &x) || !f32Arg(info, 2, fn, "weight", &weight) ||
+      !intArg(info, 3, fn, "T", 0, kMaxDim, &T) || !intArg(info, 4, fn, "n", 1, kMaxDim, &n) ||
+      !numArg(info, 5, fn, "eps", &eps) || !atLeast(env, fn, "out", out.length, T * n) ||
+      !atLeast(env, fn, "x", x.length, T * n) || !atLeast(env, fn, "weight", weight.length, n)) {
+    return env.Undefined();
+  }
+  tsd::rmsNorm(out.data, x.data, weight.data, T, n, eps);
+  return env.Undefined();
+}
+
+// rope(x, T, nHeads, headDim, pos, invFreq, pairing)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  const char* fn = "rope";
+  Napi::Env env = info.Env();
+  ArrayArg<float> x, invFreq;
+  ArrayArg<int32_t> pos;
+  int64_t T, nHeads, hd, pairing;
+  if (!f32Arg(info, 0, fn, "x", &x) || !intArg(info, 1, fn, "T", 0, kMaxDim, &T) ||
+      !intArg(info, 2, fn, "nHeads", 0, kMaxDim, &nHeads) || !intArg(info, 3, fn, "headDim", 0, kMaxDim, &hd) ||
+      !i32Arg(info, 4, fn, "pos", &pos) || !f32Arg(info, 5, fn, "invFreq", &invFreq) ||
+      !intArg(info, 6, fn, "pairing", 0, 1, &pairing) || !atLeast(env, fn, "x", x.length, T * nHeads * hd) ||
+      !atLeast(env, fn, "pos", pos.length, T) || !atLeast(env, fn, "invFreq", invFreq.length, hd / 2)) {
+    return env.Undefined();
+  }
+  if (hd % 2 != 0) {
+    fail(env, fn, "headDim must be even");
+    return env.Undefined();
+  }
+  tsd::rope(x.data, T, nHeads, hd, pos.data, invFreq.data, static_cast<int>(pairing));
+  return env.Undefined();
+}
+
+// swiglu(out, gate, up, n)
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  const char* fn = "swiglu";
+  Napi::Env env = info.Env();
+  ArrayArg<float> out, gate, up;
+  int64_t n;
+  if (!f32Arg(info, 0, fn, "out", &out) || !f32Arg(info, 1, fn, "gate", &gate) || !f32Arg(info, 2, fn, "up", &up) ||
+      !intArg(info, 3, fn, "n", 0, INT64_C(1) << 50, &n) || !atLeast(env, fn, "out", out.length, n) ||
+      !atLeast(env, fn, "gate", gate.length, n) || !atLeast(env, fn, "up", up.length, n)) {
+    return env.Undefined();
+  }
+  tsd::swiglu(out.data, gate.data, up.data, n);
+  return env.Undefined();
+}
+
+// kvStore(kCache, vCache, k, v, T, kvWidth, slots)
+Napi::Value KvStore(const Napi::CallbackInfo& info) {
+  const char* fn = "kvStore";
+  Napi::Env env = info.Env();
+  ArrayArg<float> kc, vc, k, v;
+  ArrayArg<int32_t> slots;
+  int64_t T, kvWidth;
+  if (!f32Arg(info, 0, fn, "kCache", &kc) || !f32Arg(info, 1, fn, "vCache", &vc) || !f32Arg(info, 2, fn, "k", &k) ||
+      !f32Arg(info, 3, fn, "v", &v) || !intArg(info, 4, fn, "T", 0, kMaxDim, &T) ||
+      !intArg(info, 5, fn, "kvWidth", 1, kMaxDim, &kvWidth) || !i32Arg(info, 6, fn, "slots", &slots) ||
+      !atLeast(env, fn, "k", k.length, T * kvWidth) || !atLeast(env, fn, "v", v.length, T * kvWidth) ||
+      !atLeast(env, fn, "slots", slots.length, T)) {
+    return env.Undefined();
+  }
+  const int64_t numSlots = (kc.length < vc.length ? kc.length : vc.length) / kvWidth;
+  for (int64_t t = 0; t < T; t++) {
+    if (slots.data[t] >= numSlots) {
+      fail(env, fn, "slots[" + std::to_string(t) + "] = " + std::to_string(slots.data[t]) +
+                        " is beyond the cache (" + std::to_string(numSlots) + " slots)");
+      return env.Undefined();
+    }
+  }
+  tsd::kvStore(kc.data, vc.data, k.data, v.data, T, kvWidth, slots.data);
+  return env.Undefined();
+}
+
+// attention(out, q, kCache, vCache, T, nHeads, nKvHeads, headDim, scale,
+//           tokenSeq, tokenPos, blockTables, maxBlocksPerSeq, blockSize)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  const char* fn = "attention";
+  Napi::Env env = info.Env();
+  ArrayArg<float> out, q, kc, vc;
+  ArrayArg<int32_t> seq, pos, tables;
+  int64_t T, nHeads, nKv, hd, maxBlocks, bs;
+  double scale;
+  if (!f32Arg(info, 0, fn, "out", &out) || !f32Arg(info, 1, fn, "q", &q) || !f32Arg(info, 2, fn, "kCache", &kc) ||
+      !f32Arg(info, 3, fn, "vCache", &vc) || !intArg(info, 4, fn, "T", 0, kMaxDim, &T) ||
+      !intArg(info, 5, fn, "nHeads", 1, kMaxDim, &nHeads) || !intArg(info, 6, fn, "nKvHeads", 1, kMaxDim, &nKv) ||
+      !intArg(info, 7, fn, "headDim", 1, kMaxDim, &hd) || !numArg(info, 8, fn, "scale", &scale) ||
+      !i32Arg(info, 9, fn, "batch.tokenSeq", &seq) || !i32Arg(info, 10, fn, "batch.tokenPos", &pos) ||
+      !i32Arg(info, 11, fn, "batch.blockTables", &tables) ||
+      !intArg(info, 12, fn, "batch.maxBlocksPerSeq", 1, kMaxDim, &maxBlocks) ||
+      !intArg(info, 13, fn, "batch.blockSize", 1, kMaxDim, &bs)) {
+    return env.Undefined();
+  }
+  if (nHeads % nKv != 0) {
+    fail(env, fn, "nHeads (" + std::to_string(nHeads) + ") must be a multiple of nKvHeads (" + std::to_string(nKv) + ")");
+    return env.Undefined();
+  }
+  const int64_t width = nHeads * hd;
+  const int64_t slotWidth = nKv * hd;
+  if (!atLeast(env, fn, "out", out.length, T * width) || !atLeast(env, fn, "q", q.length, T * width) ||
+      !atLeast(env, fn, "batch.tokenSeq", seq.length, T) || !atLeast(env, fn, "batch.tokenPos", pos.length, T)) {
+    return env.Undefined();
+  }
+  const int64_t numBlocks = (kc.length < vc.length ? kc.length : vc.length) / (bs * slotWidth);
+  const int64_t numSeqs = tables.length / maxBlocks;
+  for (int64_t t = 0; t < T; t++) {
+    const int64_t s = seq.data[t], p = pos.data[t];
+    if (s < 0 || s >= numSeqs) {
+      fail(env, fn, "batch.tokenSeq[" + std::to_string(t) + "] = " + std::to_string(s) + " is outside the " +
+                        std::to_string(numSeqs) + " block tables");
+      return env.Undefined();
+    }
+    if (p < 0 || p / bs >= maxBlocks) {
+      fail(env, fn, "batch.tokenPos[" + std::to_string(t) + "] = " + std::to_string(p) +
+                        " does not fit maxBlocksPerSeq × blockSize");
+      return env.Undefined();
+    }
+    for (int64_t b = 0; b <= p / bs; b++) {
+      const int64_t id = tables.data[s * maxBlocks + b];
+      if (id < 0 || id >= numBlocks) {
+        fail(env, fn, "block table of sequence " + std::to_string(s) + " entry " + std::to_string(b) + " = " +
+                          std::to_string(id) + " is outside the cache (" + std::to_string(numBlocks) + " blocks)");
+        return env.Undefined();
+      }
+    }
+  }
+  tsd::AttentionArgs a{out.data, q.data, kc.data, vc.data, T, nHeads, nKv, hd, static_cast<float>(scale),
+                       seq.data, pos.data, tables.data, maxBlocks, bs};
+  tsd::attention(a);
+  return env.Undefined();
+}
+
+// ---- ISA control ------------------------------------------------------------------------------
+
+Napi::Value GetIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tsd::isaName(tsd::currentIsa())); }
+
+// setIsa(name): switch the dispatch; throws for unknown or unsupported names.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "setIsa(name: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string name = info[0].As<Napi::String>();
+  Isa isa;
+  if (!tsd::parseIsa(name.c_str(), &isa)) {
+    fail(env, "setIsa", "unknown ISA '" + name + "' (expected scalar, avx2 or avx512)");
+    return env.Undefined();
+  }
+  if (!tsd::setIsa(isa)) {
+    fail(env, "setIsa", "this CPU does not support " + name);
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
+Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array arr = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (tsd::isaSupported(isa)) arr.Set(k++, Napi::String::New(env, tsd::isaName(isa)));
+  }
+  return arr;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tsd::initIsa();
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("getRows", Napi::Function::New(env, GetRows));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("swiglu", Napi::Function::New(env, Swiglu));
+  exports.Set("kvStore", Napi::Function::New(env, KvStore));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("getIsa", Napi::Function::New(env, GetIsa));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
+  exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   return exports;
 }
+
+}  // namespace
+
 NODE_API_MODULE(tsdeploy_native, Init)

@@ -1,0 +1,40 @@
+// Entry points of the elementwise, normalisation and attention kernels (arguments already
+// validated by addon.cc).
+#pragma once
+#include <cstdint>
+
+namespace tsd {
+
+// norm.cc
+void rmsNorm(float* out, const float* x, const float* weight, int64_t T, int64_t n, double eps);
+
+// rope.cc
+void rope(float* x, int64_t T, int64_t nHeads, int64_t headDim, const int32_t* pos, const float* invFreq,
+          int pairing);
+
+// activation.cc
+void swiglu(float* out, const float* gate, const float* up, int64_t n);
+
+// attention.cc
+void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,
+             const int32_t* slots);
+
+struct AttentionArgs {
+  float* out;
+  const float* q;
+  const float* kCache;
+  const float* vCache;
+  int64_t T;
+  int64_t nHeads;
+  int64_t nKvHeads;
+  int64_t headDim;
+  float scale;
+  const int32_t* tokenSeq;
+  const int32_t* tokenPos;
+  const int32_t* blockTables;
+  int64_t maxBlocksPerSeq;
+  int64_t blockSize;
+};
+void attention(const AttentionArgs& a);
+
+}  // namespace tsd

@@ -1,0 +1,30 @@
+// y[T × rows] = x[T × cols] · Wᵀ for a weight matrix W [rows × cols] in any supported ggml type.
+//
+// Every variant works on panels of weight rows converted to f32 (exact dequantisation, see
+// quant.h) and computes each output element as one dot product whose summation order depends only
+// on `cols` and the ISA (simd.h). Tiling over tokens and rows only interleaves independent dot
+// products, so a token's outputs are bit-identical whatever the batch it is part of.
+#pragma once
+#include <cstdint>
+
+namespace tsd {
+
+/** Largest row panel any variant uses; the caller provides kMaxPanelRows × cols floats of scratch. */
+constexpr int kMaxPanelRows = 8;
+
+/** Tokens per cache block: keeps a block of activations around 256 KiB (depends on cols only). */
+inline int64_t tokenBlock(int64_t cols) {
+  int64_t tb = (256 * 1024 / 4) / (cols > 0 ? cols : 1);
+  if (tb < 8) tb = 8;
+  if (tb > 256) tb = 256;
+  return tb;
+}
+
+void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w);
+
+void matmulAvx2(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
+                float* scratch);
+void matmulAvx512(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
+                  float* scratch);
+
+}  // namespace tsd

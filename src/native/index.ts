@@ -1,0 +1,163 @@
+/**
+ * Typed wrapper of the native addon (build/Release/tsdeploy_native.node, sources in native/).
+ *
+ * The wrapper is thin: it checks argument sizes (a wrong size would corrupt memory; the addon checks
+ * again, together with index ranges) and flattens the structured arguments into the addon's
+ * positional ones. Every call runs synchronously on the calling thread.
+ */
+import { createRequire } from 'node:module';
+import { checkArgs } from './reference.ts';
+import type { AttentionBatch, NativeKernels, RopePairing, WeightMatrix } from './types.ts';
+
+/** Instruction-set paths of the addon's kernels. */
+export type Isa = 'scalar' | 'avx2' | 'avx512';
+
+/** The raw addon (positional arguments). */
+interface Addon {
+  mapFile(path: string): ArrayBuffer;
+  matmul(y: Float32Array, x: Float32Array, T: number, type: number, rows: number, cols: number, data: Uint8Array): void;
+  getRows(out: Float32Array, type: number, rows: number, cols: number, data: Uint8Array, ids: Int32Array): void;
+  rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, T: number, n: number, eps: number): void;
+  rope(
+    x: Float32Array,
+    T: number,
+    nHeads: number,
+    headDim: number,
+    pos: Int32Array,
+    invFreq: Float32Array,
+    pairing: number,
+  ): void;
+  swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  kvStore(
+    kCache: Float32Array,
+    vCache: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    T: number,
+    kvWidth: number,
+    slots: Int32Array,
+  ): void;
+  attention(
+    out: Float32Array,
+    q: Float32Array,
+    kCache: Float32Array,
+    vCache: Float32Array,
+    T: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+    scale: number,
+    tokenSeq: Int32Array,
+    tokenPos: Int32Array,
+    blockTables: Int32Array,
+    maxBlocksPerSeq: number,
+    blockSize: number,
+  ): void;
+  getIsa(): Isa;
+  setIsa(isa: string): void;
+  supportedIsas(): Isa[];
+}
+
+function load(): Addon {
+  const path = '../../build/Release/tsdeploy_native.node';
+  try {
+    return createRequire(import.meta.url)(path) as Addon;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(`tsdeploy: cannot load the native addon (${msg}); build it with \`npm run build:native\``);
+  }
+}
+
+const addon = load();
+
+export const native: NativeKernels = {
+  get isa(): string {
+    return addon.getIsa();
+  },
+  mapFile(path: string): ArrayBuffer {
+    return addon.mapFile(path);
+  },
+  matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
+    checkArgs.matmul(y, x, T, w);
+    addon.matmul(y, x, T, w.type, w.rows, w.cols, w.data);
+  },
+  getRows(out: Float32Array, w: WeightMatrix, ids: Int32Array): void {
+    checkArgs.getRows(out, w, ids);
+    addon.getRows(out, w.type, w.rows, w.cols, w.data, ids);
+  },
+  rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, T: number, n: number, eps: number): void {
+    checkArgs.rmsNorm(out, x, weight, T, n);
+    addon.rmsNorm(out, x, weight, T, n, eps);
+  },
+  rope(
+    x: Float32Array,
+    T: number,
+    nHeads: number,
+    headDim: number,
+    pos: Int32Array,
+    invFreq: Float32Array,
+    pairing: RopePairing,
+  ): void {
+    checkArgs.rope(x, T, nHeads, headDim, pos, invFreq);
+    addon.rope(x, T, nHeads, headDim, pos, invFreq, pairing);
+  },
+  swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+    checkArgs.swiglu(out, gate, up, n);
+    addon.swiglu(out, gate, up, n);
+  },
+  kvStore(
+    kCache: Float32Array,
+    vCache: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    T: number,
+    kvWidth: number,
+    slots: Int32Array,
+  ): void {
+    checkArgs.kvStore(k, v, T, kvWidth, slots);
+    addon.kvStore(kCache, vCache, k, v, T, kvWidth, slots);
+  },
+  attention(
+    out: Float32Array,
+    q: Float32Array,
+    kCache: Float32Array,
+    vCache: Float32Array,
+    T: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+    scale: number,
+    batch: AttentionBatch,
+  ): void {
+    checkArgs.attention(out, q, T, nHeads, nKvHeads, headDim, batch);
+    addon.attention(
+      out,
+      q,
+      kCache,
+      vCache,
+      T,
+      nHeads,
+      nKvHeads,
+      headDim,
+      scale,
+      batch.tokenSeq,
+      batch.tokenPos,
+      batch.blockTables,
+      batch.maxBlocksPerSeq,
+      batch.blockSize,
+    );
+  },
+};
+
+/** The ISA paths this CPU can run (always includes 'scalar'). */
+export function supportedIsas(): Isa[] {
+  return addon.supportedIsas();
+}
+
+/**
+ * Switch the kernels' instruction-set path for the whole process (tests and benchmarks; the
+ * default is the best supported path, or TSDEPLOY_ISA). Throws for paths the CPU does not support.
+ */
+export function setIsa(isa: Isa): void {
+  addon.setIsa(isa);
+}

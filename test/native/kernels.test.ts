@@ -1,0 +1,377 @@
+/**
+ * The addon's kernels against the TypeScript reference, on random inputs with awkward sizes, for
+ * every weight type and every ISA path this CPU supports (switched at runtime with setIsa).
+ */
+import assert from 'node:assert/strict';
+import { after, beforeEach, describe, it } from 'node:test';
+import { native, setIsa, supportedIsas } from '../../src/native/index.ts';
+import * as ref from '../../src/native/reference.ts';
+import { type AttentionBatch, GgmlType, RopePairing, type WeightMatrix } from '../../src/native/types.ts';
+import { assertBitEqual, assertClose, Rng, randomWeight, unaligned } from './helpers.ts';
+
+const ALL_TYPES = [
+  GgmlType.F32,
+  GgmlType.F16,
+  GgmlType.BF16,
+  GgmlType.Q8_0,
+  GgmlType.Q4_0,
+  GgmlType.Q4_1,
+  GgmlType.Q5_0,
+  GgmlType.Q5_1,
+  GgmlType.Q4_K,
+  GgmlType.Q5_K,
+  GgmlType.Q6_K,
+];
+
+/** Column counts per type: not multiples of the SIMD width, resp. of 64 / 512 for block formats. */
+function colsFor(type: GgmlType): number[] {
+  const block = ref.ggmlBlock(type).elems;
+  if (block === 1) return [1, 7, 37, 100, 259];
+  if (block === 32) return [32, 96, 160];
+  return [256, 768];
+}
+
+/** Σ|x|·|w| per output: the natural scale of a dot product's rounding error. */
+function absMatmul(x: Float32Array, T: number, w: WeightMatrix): Float64Array {
+  const out = new Float64Array(T * w.rows);
+  for (let r = 0; r < w.rows; r++) {
+    const row = ref.dequantizeRow(w, r);
+    for (let t = 0; t < T; t++) {
+      let s = 0;
+      for (let i = 0; i < w.cols; i++) s += Math.abs(x[t * w.cols + i] * row[i]);
+      out[t * w.rows + r] = s;
+    }
+  }
+  return out;
+}
+
+const isas = supportedIsas();
+const initialIsa = native.isa;
+after(() => setIsa(initialIsa as 'scalar'));
+
+it('reports an ISA it supports', () => {
+  assert.ok(isas.includes('scalar'));
+  assert.ok(isas.includes(native.isa as 'scalar'), `isa ${native.isa} not in ${isas.join(',')}`);
+});
+
+for (const isa of isas) {
+  describe(`native kernels [${isa}]`, () => {
+    beforeEach(() => {
+      setIsa(isa);
+      assert.equal(native.isa, isa);
+    });
+
+    it('getRows dequantises every type bit-exactly like the reference', () => {
+      const rng = new Rng(1);
+      for (const type of ALL_TYPES) {
+        for (const cols of colsFor(type)) {
+          const w = randomWeight(rng, type, 5, cols);
+          const ids = Int32Array.from([4, 0, 2, 2, 1, 3]);
+          const out = new Float32Array(ids.length * cols);
+          native.getRows(out, w, ids);
+          const expected = new Float32Array(ids.length * cols);
+          ids.forEach((id, i) => {
+            expected.set(ref.dequantizeRow(w, id), i * cols);
+          });
+          assertBitEqual(out, expected, `${GgmlType[type]} cols=${cols}`);
+        }
+      }
+    });
+
+    it('matmul matches the reference for every type and T = 1, 3, 17', () => {
+      const rng = new Rng(2);
+      for (const type of ALL_TYPES) {
+        for (const cols of colsFor(type)) {
+          const w = randomWeight(rng, type, 11, cols);
+          for (const T of [1, 3, 17]) {
+            const x = rng.f32(T * cols);
+            const y = new Float32Array(T * w.rows).fill(Number.NaN);
+            native.matmul(y, x, T, w);
+            const expected = new Float32Array(T * w.rows);
+            ref.matmul(expected, x, T, w);
+            const scale = absMatmul(x, T, w);
+            assertClose(y, expected, { rtol: 1e-5, atol: 1e-30, scale, what: `${GgmlType[type]} cols=${cols} T=${T}` });
+          }
+        }
+      }
+    });
+
+    it('matmul reads F32/F16 weights at any alignment', () => {
+      const rng = new Rng(3);
+      for (const type of [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0]) {
+        const cols = type === GgmlType.Q8_0 ? 64 : 45;
+        const aligned = randomWeight(rng, type, 9, cols, true);
+        const x = rng.f32(2 * cols);
+        const y0 = new Float32Array(2 * 9);
+        native.matmul(y0, x, 2, aligned);
+        for (const offset of [1, 2, 3]) {
+          const y = new Float32Array(2 * 9);
+          native.matmul(y, x, 2, { ...aligned, data: unaligned(aligned.data, offset) });
+          assertBitEqual(y, y0, `${GgmlType[type]} offset ${offset}`);
+        }
+      }
+    });
+
+    it('matmul: a token row is bit-identical alone and inside any batch (determinism)', () => {
+      const rng = new Rng(4);
+      for (const type of ALL_TYPES) {
+        const cols = colsFor(type).at(-1)!;
+        const w = randomWeight(rng, type, 13, cols);
+        const T = 17;
+        const x = rng.f32(T * cols);
+        const yAll = new Float32Array(T * w.rows);
+        native.matmul(yAll, x, T, w);
+        for (let t = 0; t < T; t++) {
+          const y1 = new Float32Array(w.rows);
+          native.matmul(y1, x.subarray(t * cols, (t + 1) * cols), 1, w);
+          assertBitEqual(y1, yAll.subarray(t * w.rows, (t + 1) * w.rows), `${GgmlType[type]} token ${t} alone`);
+        }
+        // the same rows in a different batch composition (3 tokens starting at an odd index)
+        const y3 = new Float32Array(3 * w.rows);
+        native.matmul(y3, x.subarray(5 * cols, 8 * cols), 3, w);
+        assertBitEqual(y3, yAll.subarray(5 * w.rows, 8 * w.rows), `${GgmlType[type]} tokens 5..7`);
+      }
+    });
+
+    it('matmul leaves y beyond T × rows untouched and handles T = 0', () => {
+      const rng = new Rng(5);
+      const w = randomWeight(rng, GgmlType.F32, 3, 8);
+      const y = new Float32Array(10).fill(7);
+      native.matmul(y, rng.f32(16), 2, w);
+      assert.deepEqual(Array.from(y.subarray(6)), [7, 7, 7, 7]);
+      native.matmul(new Float32Array(0), new Float32Array(0), 0, w);
+    });
+
+    it('rmsNorm matches the reference (also in place)', () => {
+      const rng = new Rng(6);
+      for (const [T, n] of [
+        [1, 1],
+        [3, 37],
+        [17, 128],
+      ]) {
+        const x = rng.f32(T * n, -3, 3);
+        const weight = rng.f32(n, 0.5, 1.5);
+        const out = new Float32Array(T * n);
+        native.rmsNorm(out, x, weight, T, n, 1e-6);
+        const expected = new Float32Array(T * n);
+        ref.rmsNorm(expected, x, weight, T, n, 1e-6);
+        assertClose(out, expected, { rtol: 1e-6, what: `T=${T} n=${n}` });
+        native.rmsNorm(x, x, weight, T, n, 1e-6);
+        assertBitEqual(x, out, 'in place');
+      }
+    });
+
+    it('rope matches the reference for both pairings', () => {
+      const rng = new Rng(7);
+      for (const pairing of [RopePairing.HalfSplit, RopePairing.Interleaved]) {
+        for (const [T, nHeads, hd, theta] of [
+          [1, 1, 2, 10000],
+          [3, 2, 64, 10000],
+          [17, 3, 128, 500000],
+        ]) {
+          const invFreq = new Float32Array(hd / 2);
+          for (let i = 0; i < hd / 2; i++) invFreq[i] = theta ** ((-2 * i) / hd);
+          const pos = Int32Array.from({ length: T }, () => rng.int(5000));
+          const x = rng.f32(T * nHeads * hd);
+          const expected = x.slice();
+          native.rope(x, T, nHeads, hd, pos, invFreq, pairing);
+          ref.rope(expected, T, nHeads, hd, pos, invFreq, pairing);
+          assertClose(x, expected, { rtol: 1e-6, atol: 1e-7, what: `pairing ${pairing} hd=${hd}` });
+        }
+      }
+    });
+
+    it('rope pairings differ by the §1.8 permutation and leave position 0 unchanged', () => {
+      const rng = new Rng(8);
+      const hd = 16;
+      const invFreq = Float32Array.from({ length: hd / 2 }, (_, i) => 10000 ** ((-2 * i) / hd));
+      const half = rng.f32(hd);
+      // interleaved row 2i + s ↔ half-split row s·hd/2 + i
+      const inter = new Float32Array(hd);
+      for (let i = 0; i < hd / 2; i++) {
+        inter[2 * i] = half[i];
+        inter[2 * i + 1] = half[hd / 2 + i];
+      }
+      const pos = Int32Array.of(123);
+      native.rope(half, 1, 1, hd, pos, invFreq, RopePairing.HalfSplit);
+      native.rope(inter, 1, 1, hd, pos, invFreq, RopePairing.Interleaved);
+      for (let i = 0; i < hd / 2; i++) {
+        assert.equal(inter[2 * i], half[i]);
+        assert.equal(inter[2 * i + 1], half[hd / 2 + i]);
+      }
+      const x = rng.f32(hd);
+      const y = x.slice();
+      native.rope(y, 1, 1, hd, Int32Array.of(0), invFreq, RopePairing.Interleaved);
+      assertBitEqual(y, x, 'position 0');
+    });
+
+    it('swiglu matches the reference (also in place, extreme inputs)', () => {
+      const rng = new Rng(9);
+      const n = 1001;
+      const gate = rng.f32(n, -10, 10);
+      gate[0] = -200;
+      gate[1] = 200;
+      gate[2] = 0;
+      const up = rng.f32(n, -2, 2);
+      const out = new Float32Array(n);
+      native.swiglu(out, gate, up, n);
+      const expected = new Float32Array(n);
+      ref.swiglu(expected, gate, up, n);
+      assertClose(out, expected, { rtol: 1e-6, atol: 1e-30 });
+      assert.ok(Object.is(Math.abs(out[0]), 0) && out[1] === 200 * up[1]);
+      native.swiglu(gate, gate, up, n);
+      assertBitEqual(gate, out, 'in place');
+    });
+
+    it('kvStore writes slots exactly and skips negative slots', () => {
+      const rng = new Rng(10);
+      const kvWidth = 12;
+      const numSlots = 20;
+      const T = 5;
+      const k = rng.f32(T * kvWidth);
+      const v = rng.f32(T * kvWidth);
+      const slots = Int32Array.of(19, 0, -1, 7, 8);
+      const kc = new Float32Array(numSlots * kvWidth).fill(-5);
+      const vc = new Float32Array(numSlots * kvWidth).fill(-5);
+      const kcRef = kc.slice();
+      const vcRef = vc.slice();
+      native.kvStore(kc, vc, k, v, T, kvWidth, slots);
+      ref.kvStore(kcRef, vcRef, k, v, T, kvWidth, slots);
+      assertBitEqual(kc, kcRef, 'k cache');
+      assertBitEqual(vc, vcRef, 'v cache');
+      assert.equal(kc[19 * kvWidth], k[0]);
+    });
+
+    for (const [nHeads, nKv, hd, blockSize] of [
+      [6, 2, 40, 4],
+      [4, 4, 64, 16],
+      [8, 1, 16, 3],
+    ]) {
+      it(`paged attention matches the reference (nHeads=${nHeads} nKv=${nKv} hd=${hd} blockSize=${blockSize})`, () => {
+        const rng = new Rng(11 + hd);
+        const kvWidth = nKv * hd;
+        const seqLens = [1, 9, 14];
+        const maxBlocksPerSeq = 6;
+        const numBlocks = 20;
+        // scattered, non-contiguous block ids per sequence
+        const ids = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
+        const blockTables = new Int32Array(seqLens.length * maxBlocksPerSeq).fill(-1);
+        let next = 0;
+        seqLens.forEach((len, s) => {
+          for (let b = 0; b < Math.ceil(len / blockSize); b++) blockTables[s * maxBlocksPerSeq + b] = ids[next++];
+        });
+        // unused cache slots hold NaN: reading past a token's position would poison the output
+        const kc = new Float32Array(numBlocks * blockSize * kvWidth).fill(Number.NaN);
+        const vc = new Float32Array(numBlocks * blockSize * kvWidth).fill(Number.NaN);
+        seqLens.forEach((len, s) => {
+          const slots = Int32Array.from({ length: len }, (_, p) => {
+            return blockTables[s * maxBlocksPerSeq + Math.floor(p / blockSize)] * blockSize + (p % blockSize);
+          });
+          native.kvStore(kc, vc, rng.f32(len * kvWidth, -2, 2), rng.f32(len * kvWidth), len, kvWidth, slots);
+        });
+        // a batch mixing a prefill chunk of sequence 1, decode tokens of 0 and 2, and a middle token of 2
+        const tokenSeq = Int32Array.of(1, 1, 1, 1, 0, 2, 2);
+        const tokenPos = Int32Array.of(5, 6, 7, 8, 0, 13, 4);
+        const batch: AttentionBatch = { tokenSeq, tokenPos, blockTables, maxBlocksPerSeq, blockSize };
+        const T = tokenSeq.length;
+        const q = rng.f32(T * nHeads * hd, -2, 2);
+        const scale = 1 / Math.sqrt(hd);
+        const out = new Float32Array(T * nHeads * hd);
+        native.attention(out, q, kc, vc, T, nHeads, nKv, hd, scale, batch);
+        const expected = new Float32Array(T * nHeads * hd);
+        ref.attention(expected, q, kc, vc, T, nHeads, nKv, hd, scale, batch);
+        assertClose(out, expected, { rtol: 1e-5, atol: 1e-5 });
+
+        // determinism: each token alone gives bit-identical output
+        for (let t = 0; t < T; t++) {
+          const o1 = new Float32Array(nHeads * hd);
+          const one: AttentionBatch = {
+            ...batch,
+            tokenSeq: tokenSeq.subarray(t, t + 1),
+            tokenPos: tokenPos.subarray(t, t + 1),
+          };
+          native.attention(
+            o1,
+            q.subarray(t * nHeads * hd, (t + 1) * nHeads * hd),
+            kc,
+            vc,
+            1,
+            nHeads,
+            nKv,
+            hd,
+            scale,
+            one,
+          );
+          assertBitEqual(o1, out.subarray(t * nHeads * hd, (t + 1) * nHeads * hd), `token ${t} alone`);
+        }
+      });
+    }
+
+    it('attention with one position returns v exactly', () => {
+      const rng = new Rng(12);
+      const hd = 20;
+      const kc = rng.f32(4 * hd);
+      const vc = rng.f32(4 * hd);
+      const out = new Float32Array(2 * hd);
+      const batch: AttentionBatch = {
+        tokenSeq: Int32Array.of(0),
+        tokenPos: Int32Array.of(0),
+        blockTables: Int32Array.of(3),
+        maxBlocksPerSeq: 1,
+        blockSize: 1,
+      };
+      native.attention(out, rng.f32(2 * hd), kc, vc, 1, 2, 1, hd, 0.3, batch);
+      assertBitEqual(out.subarray(0, hd), vc.subarray(3 * hd), 'head 0');
+      assertBitEqual(out.subarray(hd), vc.subarray(3 * hd), 'head 1');
+    });
+  });
+}
+
+describe('argument validation', () => {
+  const rng = new Rng(13);
+  const w = randomWeight(rng, GgmlType.Q8_0, 4, 64);
+
+  it('matmul rejects short buffers, bad shapes and unsupported types', () => {
+    assert.throws(() => native.matmul(new Float32Array(7), new Float32Array(128), 2, w), /matmul: y has 7/);
+    assert.throws(() => native.matmul(new Float32Array(8), new Float32Array(127), 2, w), /matmul: x has 127/);
+    assert.throws(() => native.matmul(new Float32Array(8), new Float32Array(128), 2, { ...w, rows: 5 }), /w\.data/);
+    assert.throws(() => native.matmul(new Float32Array(8), new Float32Array(128), 2, { ...w, cols: 48 }), /multiple/);
+    assert.throws(
+      () => native.matmul(new Float32Array(8), new Float32Array(128), 2, { ...w, type: 10 as GgmlType }),
+      /unsupported ggml type 10/,
+    );
+    assert.throws(() => native.matmul(new Float32Array(8), new Float32Array(128), 1.5, w), /T must be an integer/);
+  });
+
+  it('getRows rejects ids outside the matrix', () => {
+    assert.throws(() => native.getRows(new Float32Array(64), w, Int32Array.of(4)), /ids\[0\] = 4/);
+    assert.throws(() => native.getRows(new Float32Array(64), w, Int32Array.of(-1)), /ids\[0\] = -1/);
+    assert.throws(() => native.getRows(new Float32Array(63), w, Int32Array.of(0)), /out has 63/);
+  });
+
+  it('kvStore and attention reject out-of-range slots, sequences, positions and block ids', () => {
+    const kc = new Float32Array(4 * 2 * 8);
+    const vc = new Float32Array(4 * 2 * 8);
+    const k = new Float32Array(8);
+    assert.throws(() => native.kvStore(kc, vc, k, k, 1, 8, Int32Array.of(8)), /slots\[0\] = 8/);
+    const batch = (seq: number, pos: number, table: number[]): AttentionBatch => ({
+      tokenSeq: Int32Array.of(seq),
+      tokenPos: Int32Array.of(pos),
+      blockTables: Int32Array.from(table),
+      maxBlocksPerSeq: 2,
+      blockSize: 2,
+    });
+    const q = new Float32Array(2 * 8);
+    const out = new Float32Array(2 * 8);
+    const call = (b: AttentionBatch) => native.attention(out, q, kc, vc, 1, 2, 1, 8, 1, b);
+    call(batch(0, 3, [0, 3]));
+    assert.throws(() => call(batch(1, 0, [0, 1])), /tokenSeq\[0\] = 1/);
+    assert.throws(() => call(batch(0, 4, [0, 1])), /tokenPos\[0\] = 4/);
+    assert.throws(() => call(batch(0, 3, [0, 4])), /entry 1 = 4/);
+    assert.throws(() => native.attention(out, q, kc, vc, 1, 3, 2, 8, 1, batch(0, 0, [0, 0])), /multiple of nKvHeads/);
+  });
+
+  it('setIsa rejects unknown names', () => {
+    assert.throws(() => setIsa('sse9' as 'scalar'), /unknown ISA/);
+  });
+});
