@@ -2,7 +2,7 @@
  * Entry point of the engine's worker thread: loads the model, then runs the step loop. The HTTP
  * event loop lives in the main thread and never waits on model code.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { Transformer } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import { native } from '../native/index.ts';
@@ -13,8 +13,8 @@ import type { EngineOutput } from './types.ts';
 
 const DEFAULT_KV_CACHE_BYTES = 2 * 1024 ** 3;
 
-const port = parentPort;
-if (!port) throw new Error('engine/worker.ts must run in a worker thread');
+if (!parentPort) throw new Error('engine/worker.ts must run in a worker thread');
+const port: MessagePort = parentPort;
 const send = (msg: FromWorker): void => port.postMessage(msg);
 
 function start(options: EngineOptions): void {
