@@ -49,6 +49,7 @@ export async function startServer(args: string[], timeoutMs = 60_000): Promise<R
   };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests index into arbitrary response JSON
 export async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(url, {
     method: 'POST',
