@@ -30,7 +30,7 @@ export interface WeightMatrix {
   data: Uint8Array;
 }
 
-export const enum RopePairing {
+export enum RopePairing {
   /** pairs (x_i, x_{i+d/2}): HF Llama/Qwen ("NEOX"). */
   HalfSplit = 0,
   /** pairs (x_{2i}, x_{2i+1}): ERNIE, llama.cpp `llama` GGUF ("NORM"). */
