@@ -153,17 +153,18 @@ class HeaderReader {
     return Number(v);
   }
   /** A count or length that must fit in the rest of the file (guards against absurd allocations). */
-  count(what: string, minBytesEach: number): number {
+  count(what: string, minBytesEach: number, label = ''): number {
     const n = this.u64(what);
     if (n * minBytesEach > this.fileSize - this.pos) {
       throw new Error(
-        `${this.path}: truncated or corrupt GGUF file (${what} = ${n} at byte ${this.pos - 8} exceeds the file size)`,
+        `${this.path}: truncated or corrupt GGUF file (${what}${label} = ${n} at byte ${this.pos - 8} exceeds the file size)`,
       );
     }
     return n;
   }
   string(what: string): string {
-    const len = this.count(`${what} length`, 1);
+    // (label passed separately: no string is built per token on the hot path)
+    const len = this.count(what, 1, ' length');
     this.need(len, what);
     const s = this.buf.toString('utf8', this.pos, this.pos + len);
     this.pos += len;
@@ -200,7 +201,7 @@ function readValue(r: HeaderReader, type: number, key: string): unknown {
     case ValueType.Array: {
       const elemType = r.u32(`${key} element type`);
       // every element takes at least one byte (strings at least their 8-byte length)
-      const n = r.count(`${key} array length`, elemType === ValueType.String ? 8 : 1);
+      const n = r.count(key, elemType === ValueType.String ? 8 : 1, ' array length');
       const out: unknown[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = readValue(r, elemType, key);
       return out;
