@@ -33,13 +33,17 @@ void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t
     std::fill(y, y + T * rows, 0.0f);
     return;
   }
-  thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(kMaxPanelRows) * static_cast<size_t>(cols);
-  if (scratch.size() < need) scratch.resize(need);
+  // per-thread f32 scratch for dequantised weight rows, 64-byte aligned
+  thread_local std::vector<float> buffer;
+  const int64_t stride = scratchStride(cols);
+  const size_t need = static_cast<size_t>(kMaxPanelRows * stride + 16);
+  if (buffer.size() < need) buffer.resize(need);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(buffer.data());
+  float* scratch = buffer.data() + ((64 - addr % 64) % 64) / sizeof(float);
   switch (currentIsa()) {
-    case Isa::Avx512: matmulAvx512(y, x, T, type, rows, cols, w, scratch.data()); break;
-    case Isa::Avx2: matmulAvx2(y, x, T, type, rows, cols, w, scratch.data()); break;
-    case Isa::Scalar: matmulScalar(y, x, T, type, rows, cols, w, scratch.data()); break;
+    case Isa::Avx512: matmulAvx512(y, x, T, type, rows, cols, w, scratch, stride); break;
+    case Isa::Avx2: matmulAvx2(y, x, T, type, rows, cols, w, scratch, stride); break;
+    case Isa::Scalar: matmulScalar(y, x, T, type, rows, cols, w, scratch); break;
   }
 }
 

@@ -9,8 +9,17 @@
 
 namespace tsd {
 
-/** Largest row panel any variant uses; the caller provides kMaxPanelRows × cols floats of scratch. */
+/** Largest row panel any variant uses; the caller provides kMaxPanelRows rows of f32 scratch. */
 constexpr int kMaxPanelRows = 8;
+
+/** Up to this many tokens the SIMD variants convert weights on the fly instead of via scratch. */
+constexpr int64_t kFusedMaxTokens = 4;
+
+/** Minimum software-prefetch distance (bytes) when streaming weights. */
+constexpr int64_t kPrefetchMin = 16384;
+
+/** Scratch row stride: a multiple of 16 floats, so every scratch row is 64-byte aligned. */
+inline int64_t scratchStride(int64_t cols) { return (cols + 15) / 16 * 16; }
 
 /** Tokens per cache block: keeps a block of activations around 256 KiB (depends on cols only). */
 inline int64_t tokenBlock(int64_t cols) {
@@ -22,9 +31,10 @@ inline int64_t tokenBlock(int64_t cols) {
 
 void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w);
 
+// SIMD variants; scratch is 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats.
 void matmulAvx2(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                float* scratch);
+                float* scratch, int64_t scratchStride);
 void matmulAvx512(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                  float* scratch);
+                  float* scratch, int64_t scratchStride);
 
 }  // namespace tsd
