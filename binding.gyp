@@ -7,6 +7,7 @@
         "native/mmap.cc",
         "native/cpu.cc",
         "native/dequant.cc",
+        "native/dequant_avx2.cc",
         "native/matmul.cc",
         "native/matmul_avx2.cc",
         "native/matmul_avx512.cc",

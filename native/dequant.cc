@@ -1,6 +1,8 @@
 // Scalar dequantisation of every supported ggml format (models.md §2.5) and the embedding lookup.
 #include "dequant.h"
 
+#include "cpu.h"
+#include "matmul.h"
 #include "quant.h"
 
 namespace tsd {
@@ -157,9 +159,10 @@ void dequantizeRow(int type, const uint8_t* src, float* dst, int64_t cols) {
 
 void getRows(float* out, int type, int64_t cols, const uint8_t* data, const int32_t* ids, int64_t n) {
   const size_t rb = rowBytes(type, cols);
-  for (int64_t i = 0; i < n; i++) {
-    dequantizeRow(type, data + static_cast<size_t>(ids[i]) * rb, out + i * cols, cols);
-  }
+  auto deq = dequantizeRow;
+  if (currentIsa() == Isa::Avx512) deq = dequantRowAvx512;
+  else if (currentIsa() == Isa::Avx2) deq = dequantRowAvx2;
+  for (int64_t i = 0; i < n; i++) deq(type, data + static_cast<size_t>(ids[i]) * rb, out + i * cols, cols);
 }
 
 }  // namespace tsd

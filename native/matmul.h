@@ -37,4 +37,8 @@ void matmulAvx2(float* y, const float* x, int64_t T, int type, int64_t rows, int
 void matmulAvx512(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
                   float* scratch, int64_t scratchStride);
 
+/** Per-ISA row dequantisation (bit-identical to the scalar dequantizeRow), used by getRows. */
+void dequantRowAvx2(int type, const uint8_t* src, float* dst, int64_t cols);
+void dequantRowAvx512(int type, const uint8_t* src, float* dst, int64_t cols);
+
 }  // namespace tsd

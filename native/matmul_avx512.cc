@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cpu.h"
+#include "dequant.h"
 #include "matmul.h"
 #include "quant.h"
 #include "simd.h"
@@ -157,8 +158,46 @@ const TileFn<L> kTiles[4][8] = {
     {tile<4, 1, L>, tile<4, 2, L>, tile<4, 3, L>, tile<4, 4, L>, nullptr, nullptr, nullptr, nullptr},
 };
 
+
+/**
+ * Loop nest: token blocks (activations stay cached) → panels of weight rows → tiles of up to 4
+ * tokens. With kScratch the panel's rows are first dequantised to f32 scratch (L = RowF32).
+ */
+template <class L, bool kScratch>
+TSD_AVX512 void drive(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
+                      float* scratch, int64_t scratchStride) {
+  const size_t rb = rowBytes(type, cols);
+  const int64_t tb = tokenBlock(cols);
+  const int64_t panel = T == 1 ? 8 : 4;
+  L wr[kMaxPanelRows];
+  for (int64_t t0 = 0; t0 < T; t0 += tb) {
+    const int64_t t1 = std::min(T, t0 + tb);
+    for (int64_t r0 = 0; r0 < rows; r0 += panel) {
+      const int64_t rn = std::min(panel, rows - r0);
+      // prefetch the next panel while the first token tile streams this one (direct route only)
+      const int64_t pf = kScratch || t0 > 0 ? 0 : std::max<int64_t>(panel * static_cast<int64_t>(rb), kPrefetchMin);
+      for (int64_t r = 0; r < rn; r++) {
+        const uint8_t* src = w + static_cast<size_t>(r0 + r) * rb;
+        if (kScratch) {
+          float* dst = scratch + r * scratchStride;
+          dequantRowAvx512(type, src, dst, cols);
+          wr[r] = L(reinterpret_cast<const uint8_t*>(dst));
+        } else {
+          wr[r] = L(src);
+        }
+      }
+      for (int64_t t = t0; t < t1; t += 4) {
+        const int64_t tn = std::min<int64_t>(4, t1 - t);
+        kTiles<L>[tn - 1][rn - 1](y + t * rows + r0, rows, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 /** Dequantise a row to f32; SIMD for the common types, bit-identical to the scalar dequantizeRow. */
-TSD_AVX512 void dequantRow(int type, const uint8_t* src, float* dst, int64_t cols) {
+TSD_AVX512 void dequantRowAvx512(int type, const uint8_t* src, float* dst, int64_t cols) {
   switch (type) {
     case kF16: {
       RowF16 r = RowF16(src);
@@ -192,46 +231,11 @@ TSD_AVX512 void dequantRow(int type, const uint8_t* src, float* dst, int64_t col
       }
       return;
     }
-    default: dequantizeRow(type, src, dst, cols); return;
+    default:
+      if (!dequantizeRowAvx2(type, src, dst, cols)) dequantizeRow(type, src, dst, cols);
+      return;
   }
 }
-
-/**
- * Loop nest: token blocks (activations stay cached) → panels of weight rows → tiles of up to 4
- * tokens. With kScratch the panel's rows are first dequantised to f32 scratch (L = RowF32).
- */
-template <class L, bool kScratch>
-TSD_AVX512 void drive(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                      float* scratch, int64_t scratchStride) {
-  const size_t rb = rowBytes(type, cols);
-  const int64_t tb = tokenBlock(cols);
-  const int64_t panel = T == 1 ? 8 : 4;
-  L wr[kMaxPanelRows];
-  for (int64_t t0 = 0; t0 < T; t0 += tb) {
-    const int64_t t1 = std::min(T, t0 + tb);
-    for (int64_t r0 = 0; r0 < rows; r0 += panel) {
-      const int64_t rn = std::min(panel, rows - r0);
-      // prefetch the next panel while the first token tile streams this one (direct route only)
-      const int64_t pf = kScratch || t0 > 0 ? 0 : std::max<int64_t>(panel * static_cast<int64_t>(rb), kPrefetchMin);
-      for (int64_t r = 0; r < rn; r++) {
-        const uint8_t* src = w + static_cast<size_t>(r0 + r) * rb;
-        if (kScratch) {
-          float* dst = scratch + r * scratchStride;
-          dequantRow(type, src, dst, cols);
-          wr[r] = L(reinterpret_cast<const uint8_t*>(dst));
-        } else {
-          wr[r] = L(src);
-        }
-      }
-      for (int64_t t = t0; t < t1; t += 4) {
-        const int64_t tn = std::min<int64_t>(4, t1 - t);
-        kTiles<L>[tn - 1][rn - 1](y + t * rows + r0, rows, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
-      }
-    }
-  }
-}
-
-}  // namespace
 
 void matmulAvx512(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
                   float* scratch, int64_t scratchStride) {
