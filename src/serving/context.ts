@@ -2,7 +2,7 @@
  * State shared by the endpoint handlers of one server: options, the token-string cache, chat templates and
  * the set of response ids in flight.
  */
-import { badRequest } from '../protocol/errors.ts';
+import { badRequest, internalError } from '../protocol/errors.ts';
 import type { Usage } from '../protocol/responses.ts';
 import { ChatTemplate } from '../text/chat-template.ts';
 import { TokenTexts } from './logprobs.ts';
@@ -15,7 +15,7 @@ const TEMPLATE_CACHE_SIZE = 16;
 export class ServingContext {
   readonly texts: TokenTexts;
   readonly modelName: string;
-  private readonly defaultTemplate: ChatTemplate | undefined;
+  private defaultTemplate: ChatTemplate | Error | undefined;
   private readonly templates = new Map<string, ChatTemplate>();
   private readonly active = new Set<string>();
 
@@ -45,8 +45,20 @@ export class ServingContext {
       }
       return t;
     }
-    if (!this.defaultTemplate) {
-      throw badRequest('This model has no chat template; use /v1/completions or pass chat_template.', 'messages');
+    if (this.defaultTemplate === undefined) {
+      // The tokenizer's template is compiled on first use, so a template the Jinja engine cannot parse breaks
+      // only chat requests, not the whole server.
+      const src = this.opts.tokenizer.chatTemplate;
+      if (!src)
+        throw badRequest('This model has no chat template; use /v1/completions or pass chat_template.', 'messages');
+      try {
+        this.defaultTemplate = new ChatTemplate(src, this.opts.tokenizer.specialTokenStrings);
+      } catch (err) {
+        this.defaultTemplate = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (this.defaultTemplate instanceof Error) {
+      throw internalError(`The model's chat template cannot be used: ${this.defaultTemplate.message}`);
     }
     return this.defaultTemplate;
   }

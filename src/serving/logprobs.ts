@@ -15,6 +15,14 @@ function hexBytes(bytes: Uint8Array): string {
   return s;
 }
 
+/**
+ * JSON has no -Infinity (JSON.stringify would write null); impossible tokens get a very negative finite
+ * logprob instead, as vLLM does.
+ */
+export function finiteLogprob(x: number): number {
+  return Number.isFinite(x) ? x : x > 0 ? 0 : -9999;
+}
+
 /** Per-tokenizer cache of token display strings and their bytes (the same ids recur constantly). */
 export class TokenTexts {
   private readonly cache = new Map<number, { text: string; bytes: number[] }>();
@@ -60,11 +68,11 @@ export function chatLogprobEntries(
     const t = texts.get(ids[i]);
     const top: ChatLogprobAlternative[] = lps[i].top.slice(0, topN).map((alt) => {
       const a = texts.get(alt.id);
-      const entry: ChatLogprobAlternative = { token: a.text, logprob: alt.logprob, bytes: a.bytes };
+      const entry: ChatLogprobAlternative = { token: a.text, logprob: finiteLogprob(alt.logprob), bytes: a.bytes };
       if (!stream) entry.top_logprobs = null;
       return entry;
     });
-    out.push({ token: t.text, logprob: lps[i].logprob, bytes: t.bytes, top_logprobs: top });
+    out.push({ token: t.text, logprob: finiteLogprob(lps[i].logprob), bytes: t.bytes, top_logprobs: top });
   }
   return out;
 }
@@ -84,13 +92,14 @@ export function completionLogprobs(
   for (let i = 0; i < ids.length && i < lps.length; i++) {
     const token = texts.text(ids[i]);
     result.tokens.push(token);
-    result.token_logprobs.push(lps[i].logprob);
+    const logprob = finiteLogprob(lps[i].logprob);
+    result.token_logprobs.push(logprob);
     // A Map, not an object literal: token strings such as "__proto__" or "toString" must be plain keys.
-    const dict = new Map<string, number>([[token, lps[i].logprob]]);
+    const dict = new Map<string, number>([[token, logprob]]);
     for (const alt of lps[i].top.slice(0, topN)) {
       const key = texts.text(alt.id);
       // Two ids can display the same; keep the first (the sampled or the better-ranked one).
-      if (!dict.has(key)) dict.set(key, alt.logprob);
+      if (!dict.has(key)) dict.set(key, finiteLogprob(alt.logprob));
     }
     result.top_logprobs.push(Object.fromEntries(dict));
   }
