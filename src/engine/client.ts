@@ -43,18 +43,23 @@ export class AsyncEngine implements EngineClient {
 
   static async start(options: EngineOptions): Promise<AsyncEngine> {
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: options });
+    let onMessage: (msg: FromWorker) => void = () => {};
+    let onExit: (code: number) => void = () => {};
     const info = await new Promise<EngineInfo>((resolve, reject) => {
-      const onMessage = (msg: FromWorker): void => {
+      onMessage = (msg) => {
         if (msg.type === 'ready') resolve(msg.info);
         else if (msg.type === 'fatal') reject(new Error(msg.error));
-        else return;
-        worker.off('message', onMessage);
       };
+      onExit = (code) => reject(new Error(`engine worker exited during start-up (code ${code})`));
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`engine worker exited during start-up (code ${code})`)));
+      worker.once('exit', onExit);
+    }).finally(() => {
+      // Only our own listeners: Worker keeps internal ones that deliver messages.
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      worker.removeAllListeners('error');
     });
-    worker.removeAllListeners();
     return new AsyncEngine(worker, info);
   }
 
