@@ -20,6 +20,19 @@ const cases: { model: string; golden: string; vocabLimit?: number }[] = [
   { model: STORIES_GGUF, golden: `${SHARED_MODELS}stories260K/golden.json` },
   { model: SYNTHETIC('llama'), golden: `${SYNTHETIC('llama')}/golden.json` },
   { model: `${SYNTHETIC('llama')}/llama.gguf`, golden: `${SYNTHETIC('llama')}/golden.json` },
+  { model: SYNTHETIC('qwen2'), golden: `${SYNTHETIC('qwen2')}/golden.json` },
+  { model: `${SYNTHETIC('qwen2')}/qwen2.gguf`, golden: `${SYNTHETIC('qwen2')}/golden.json` },
+  { model: SYNTHETIC('qwen3'), golden: `${SYNTHETIC('qwen3')}/golden.json` },
+  { model: `${SYNTHETIC('qwen3')}/qwen3.gguf`, golden: `${SYNTHETIC('qwen3')}/golden.json` },
+  // ERNIE's 16 padding rows (ids 512…527) are masked by passing the tokenizer's size.
+  { model: SYNTHETIC('ernie4_5'), golden: `${SYNTHETIC('ernie4_5')}/golden.json`, vocabLimit: 512 },
+  { model: `${SYNTHETIC('ernie4_5')}/ernie4_5.gguf`, golden: `${SYNTHETIC('ernie4_5')}/golden.json`, vocabLimit: 512 },
+  {
+    model: `${SYNTHETIC('ernie4_5')}/ernie4_5.llama-arch.gguf`,
+    golden: `${SYNTHETIC('ernie4_5')}/golden.json`,
+    vocabLimit: 512,
+  },
+  { model: SYNTHETIC('ernie4_5-paddle'), golden: `${SYNTHETIC('ernie4_5-paddle')}/golden.json`, vocabLimit: 512 },
 ];
 
 export async function collect(engine: AsyncEngine, id: string, promptIds: number[], maxTokens: number, logprobs: number | null) {
