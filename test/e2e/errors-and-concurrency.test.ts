@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { STORIES_GGUF } from '../helpers/models.ts';
+import { STORIES_HF } from '../helpers/models.ts';
 import { postJson, type RunningServer, startServer } from '../helpers/server.ts';
 
 const PROMPTS = [
@@ -29,7 +29,7 @@ function assertOpenAiError(json: { error?: Record<string, unknown> }, param?: st
 describe('bad input and concurrency', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer(['--model', STORIES_GGUF]);
+    server = await startServer(['--model', STORIES_HF]);
   });
   after(() => server.stop());
 
