@@ -37,8 +37,11 @@ export async function* runChoices(
   signal: AbortSignal,
 ): AsyncGenerator<RunEvent> {
   const controllers = choices.map(() => new AbortController());
+  // Only unfinished choices are aborted, so a signal that fired means work was really cut short.
   const abortAll = (): void => {
-    for (const c of controllers) c.abort();
+    choices.forEach((c, i) => {
+      if (!c.decoder.finished) controllers[i].abort();
+    });
   };
   if (signal.aborted) return;
   signal.addEventListener('abort', abortAll, { once: true });
