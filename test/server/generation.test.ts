@@ -80,6 +80,26 @@ describe('chat completions (non-stream)', () => {
     });
   });
 
+  it('content parts are flattened; a per-request chat_template replaces the model template', async () => {
+    const r = await chat({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Once upon' },
+            { type: 'text', text: 'a time' },
+          ],
+        },
+      ],
+      chat_template: '{% for m in messages %}[{{ m.role }}] {{ m.content }}|{% endfor %}',
+      max_tokens: 2,
+      ...GREEDY,
+      return_token_ids: true,
+    });
+    assert.equal(r.choices[0].message.prompt_tokens, '[system] Be brief.|[user] Once upon\na time|');
+  });
+
   it('max_completion_tokens wins over max_tokens; max_tokens=1 gives one token and length', async () => {
     const r = await chat({ messages: userMessages, max_tokens: 9, max_completion_tokens: 1, ...GREEDY });
     assert.equal(r.usage.completion_tokens, 1);
@@ -284,6 +304,16 @@ describe('stop conditions', () => {
     assert.deepEqual(c.completion_token_ids, ids.slice(0, ids.indexOf(stopId) + 1));
     const shown = new TextDecoder().decode(fx.tokenizer.tokenBytes(stopId));
     assert.equal(c.text + shown, r.choices[0].text.slice(0, c.text.length + shown.length));
+    // …and with include_stop_str_in_output the stop token's text ends the output (same path as EOS)
+    const kept = await completion({
+      prompt: PROMPT,
+      max_tokens: 40,
+      ...GREEDY,
+      ignore_eos: true,
+      stop_token_ids: [stopId],
+      include_stop_str_in_output: true,
+    });
+    assert.equal(kept.choices[0].text, c.text + shown);
   });
 });
 
