@@ -1,9 +1,11 @@
 // Paged KV cache store and causal GQA attention over it.
 //
-// For each token and KV head, the query heads of the group are processed together, walking the
-// sequence's blocks in order with an online softmax (f32, running max subtracted). Every score is
-// one dot product over headDim (simd.h), so a token's output depends only on its own query, its
-// position and the cache contents — never on the other tokens of the batch.
+// For each token and KV head, the query heads of the group walk the token's blocks in order with
+// an online softmax (f32, running max subtracted): per block, the scores of its positions, the
+// block max, p = exp(s − m), and o ← o·α + Σ p·v. All reductions have a fixed order that depends
+// only on the token's position, the block size and headDim, so a token's output never depends on
+// the other tokens of the batch. The SIMD variants score 16 (AVX-512) or 8 (AVX2) positions at
+// once (one accumulator each, then a transposing reduction) and use a polynomial exp.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -28,67 +30,371 @@ void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64
 
 namespace {
 
-// s[j × n + i] = scale · (q_j · k_i) for the g query heads j of a group and n cached positions i.
-using ScoresFn = void (*)(const float* q, int64_t g, int64_t hd, const float* k, int64_t kStride, int64_t n,
-                          float scale, float* s);
-// o_j += Σ_i p[j × n + i] · v_i
-using AccumFn = void (*)(float* o, int64_t g, int64_t hd, const float* v, int64_t vStride, int64_t n,
-                         const float* p);
+/** The positions of one KV block that a token attends to: k, v of its first position, n positions. */
+struct Span {
+  const float* k;
+  const float* v;
+  int64_t n;
+};
 
-void scoresScalar(const float* q, int64_t g, int64_t hd, const float* k, int64_t kStride, int64_t n, float scale,
-                  float* s) {
-  for (int64_t j = 0; j < g; j++)
-    for (int64_t i = 0; i < n; i++) s[j * n + i] = dotScalar(q + j * hd, k + i * kStride, hd) * scale;
-}
-void accumScalar(float* o, int64_t g, int64_t hd, const float* v, int64_t vStride, int64_t n, const float* p) {
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < g; j++) axpyScalar(o + j * hd, p[j * n + i], v + i * vStride, hd);
+/**
+ * Positions per online-softmax step. Spans are pieces of at most this many positions of one block;
+ * a tile collects spans until it holds at least this many positions. Small tiles keep a KV head's
+ * rows in L1 while all query heads of its group use them (the cache interleaves KV heads, so one
+ * head's rows map to only a fraction of the L1 sets; 16 measured fastest for headDim 64 and 128).
+ */
+constexpr int64_t kTilePositions = 16;
+
+/**
+ * Online-softmax update of the g query heads q [g × hd] of a group with one tile of KV positions
+ * (consecutive spans; positions `stride` floats apart within a span). State per head: running max
+ * m[j], running sum l[j], unnormalised output o[j × hd]. s is scratch for the tile's scores.
+ */
+using TileFn = void (*)(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+                        float scale, float* m, float* l, float* o, float* s);
+
+// ---- scalar ---------------------------------------------------------------------------------
+
+void tileScalar(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride, float scale,
+                float* m, float* l, float* o, float* s) {
+  for (int64_t j = 0; j < g; j++) {
+    const float* qj = q + j * hd;
+    float* oj = o + j * hd;
+    float mx = -std::numeric_limits<float>::infinity();
+    int64_t n = 0;
+    for (int64_t b = 0; b < nSpans; b++) {
+      for (int64_t i = 0; i < spans[b].n; i++, n++) {
+        s[n] = dotScalar(qj, spans[b].k + i * stride, hd) * scale;
+        mx = s[n] > mx ? s[n] : mx;
+      }
+    }
+    const float mNew = mx > m[j] ? mx : m[j];
+    const float alpha = std::exp(m[j] - mNew);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+      s[i] = std::exp(s[i] - mNew);
+      sum += s[i];
+    }
+    l[j] = l[j] * alpha + sum;
+    m[j] = mNew;
+    for (int64_t d = 0; d < hd; d++) oj[d] *= alpha;
+    const float* p = s;
+    for (int64_t b = 0; b < nSpans; b++) {
+      for (int64_t i = 0; i < spans[b].n; i++) axpyScalar(oj, *p++, spans[b].v + i * stride, hd);
+    }
+  }
 }
 
-TSD_AVX2 void scoresAvx2(const float* q, int64_t g, int64_t hd, const float* k, int64_t kStride, int64_t n,
-                         float scale, float* s) {
-  for (int64_t j = 0; j < g; j++)
-    for (int64_t i = 0; i < n; i++) s[j * n + i] = dotAvx2(q + j * hd, k + i * kStride, hd) * scale;
-}
-TSD_AVX2 void accumAvx2(float* o, int64_t g, int64_t hd, const float* v, int64_t vStride, int64_t n,
-                        const float* p) {
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < g; j++) axpyAvx2(o + j * hd, p[j * n + i], v + i * vStride, hd);
+// ---- AVX2 -----------------------------------------------------------------------------------
+
+/** e^x (max error a few ulp): 2^n · e^r with n = round(x·log2 e); NaN propagates. */
+TSD_AVX2 inline __m256 exp256(__m256 x) {
+  // clamp so that 2^n stays a normal float (e^-87.3 ≈ 1e-38 instead of 0 is harmless in softmax)
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+  x = _mm256_min_ps(_mm256_set1_ps(88.3f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-TSD_AVX512 void scoresAvx512(const float* q, int64_t g, int64_t hd, const float* k, int64_t kStride, int64_t n,
-                             float scale, float* s) {
-  for (int64_t j = 0; j < g; j++)
-    for (int64_t i = 0; i < n; i++) s[j * n + i] = dotAvx512(q + j * hd, k + i * kStride, hd) * scale;
+/** r[i] = sum of the lanes of v[i], i < 8 (a fixed transposing add tree). */
+TSD_AVX2 inline __m256 reduce8(const __m256* v) {
+  __m256 w[4], x[2];
+  for (int i = 0; i < 4; i++) {
+    w[i] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  }
+  for (int i = 0; i < 2; i++) {
+    const __m256d a = _mm256_castps_pd(w[2 * i]), b = _mm256_castps_pd(w[2 * i + 1]);
+    x[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)), _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+  }
+  return _mm256_add_ps(_mm256_permute2f128_ps(x[0], x[1], 0x20), _mm256_permute2f128_ps(x[0], x[1], 0x31));
 }
-TSD_AVX512 void accumAvx512(float* o, int64_t g, int64_t hd, const float* v, int64_t vStride, int64_t n,
-                            const float* p) {
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < g; j++) axpyAvx512(o + j * hd, p[j * n + i], v + i * vStride, hd);
+
+/** Scores (unscaled) of up to 8 positions; positions ≥ cnt repeat the last one and are ignored. */
+TSD_AVX2 inline __m256 scores8(const float* qj, int64_t hd, const float* k, int64_t stride, int64_t cnt) {
+  const float* kp[8];
+  __m256 acc[8];
+  for (int p = 0; p < 8; p++) {
+    kp[p] = k + (p < cnt ? p : cnt - 1) * stride;
+    acc[p] = _mm256_setzero_ps();
+  }
+  int64_t c = 0;
+  for (; c + 8 <= hd; c += 8) {
+    const __m256 qv = _mm256_loadu_ps(qj + c);
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kp[p] + c), acc[p]);
+  }
+  if (c < hd) {
+    const __m256i tm = tailMask8(hd - c);
+    const __m256 qv = _mm256_maskload_ps(qj + c, tm);
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kp[p] + c, tm), acc[p]);
+  }
+  return reduce8(acc);
+}
+
+/**
+ * o ← o·α + Σ_i p_i·v_i over the tile's positions, in groups of up to 4 chunks of 8 floats with
+ * separate accumulators for even and odd positions of each span (8 independent FMA chains).
+ */
+TSD_AVX2 inline void accumulate8(float* o, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+                                 const float* p, float alpha) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  for (int64_t c0 = 0; c0 < hd; c0 += 32) {
+    __m256i mk[4];
+    __m256 a0[4], a1[4];
+    for (int u = 0; u < 4; u++) {
+      const int64_t rem = hd - c0 - 8 * u;
+      mk[u] = tailMask8(rem >= 8 ? 8 : rem > 0 ? rem : 0);
+      a0[u] = _mm256_mul_ps(_mm256_maskload_ps(o + c0 + 8 * u, mk[u]), av);
+      a1[u] = _mm256_setzero_ps();
+    }
+    const float* pb = p;
+    for (int64_t b = 0; b < nSpans; b++) {
+      const float* v = spans[b].v + c0;
+      const int64_t n = spans[b].n;
+      int64_t i = 0;
+      for (; i + 2 <= n; i += 2) {
+        const __m256 p0 = _mm256_set1_ps(pb[i]), p1 = _mm256_set1_ps(pb[i + 1]);
+        const float* v0 = v + i * stride;
+        const float* v1 = v0 + stride;
+        for (int u = 0; u < 4; u++) {
+          a0[u] = _mm256_fmadd_ps(p0, _mm256_maskload_ps(v0 + 8 * u, mk[u]), a0[u]);
+          a1[u] = _mm256_fmadd_ps(p1, _mm256_maskload_ps(v1 + 8 * u, mk[u]), a1[u]);
+        }
+      }
+      if (i < n) {
+        const __m256 p0 = _mm256_set1_ps(pb[i]);
+        const float* v0 = v + i * stride;
+        for (int u = 0; u < 4; u++) a0[u] = _mm256_fmadd_ps(p0, _mm256_maskload_ps(v0 + 8 * u, mk[u]), a0[u]);
+      }
+      pb += n;
+    }
+    for (int u = 0; u < 4; u++) _mm256_maskstore_ps(o + c0 + 8 * u, mk[u], _mm256_add_ps(a0[u], a1[u]));
+  }
+}
+
+TSD_AVX2 inline float hmax256(__m256 v) {
+  __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_max_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+TSD_AVX2 void tileAvx2(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+                       float scale, float* m, float* l, float* o, float* s) {
+  const __m256 sc = _mm256_set1_ps(scale);
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < g; j++) {
+    const float* qj = q + j * hd;
+    __m256 mx = ninf;
+    int64_t n = 0;
+    for (int64_t b = 0; b < nSpans; b++) {
+      for (int64_t i0 = 0; i0 < spans[b].n; i0 += 8) {
+        const int64_t cnt = spans[b].n - i0 < 8 ? spans[b].n - i0 : 8;
+        const __m256 sv = _mm256_mul_ps(scores8(qj, hd, spans[b].k + i0 * stride, stride, cnt), sc);
+        const __m256i mk = tailMask8(cnt);
+        _mm256_maskstore_ps(s + n, mk, sv);
+        mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, sv, _mm256_castsi256_ps(mk)));
+        n += cnt;
+      }
+    }
+    const float bm = hmax256(mx);
+    const float mNew = bm > m[j] ? bm : m[j];
+    const float alpha = _mm256_cvtss_f32(exp256(_mm256_set1_ps(m[j] - mNew)));
+    const __m256 mv = _mm256_set1_ps(mNew);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i0 = 0; i0 < n; i0 += 8) {
+      const __m256i mk = tailMask8(n - i0 < 8 ? n - i0 : 8);
+      const __m256 p = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(s + i0, mk), mv)), _mm256_castsi256_ps(mk));
+      _mm256_maskstore_ps(s + i0, mk, p);
+      sum = _mm256_add_ps(sum, p);
+    }
+    l[j] = l[j] * alpha + hsum256(sum);
+    m[j] = mNew;
+    accumulate8(o + j * hd, hd, spans, nSpans, stride, s, alpha);
+  }
+}
+
+// ---- AVX-512 --------------------------------------------------------------------------------
+
+/** e^x (max error a few ulp): 2^n · e^r with n = round(x·log2 e), scaled with scalef; NaN propagates. */
+TSD_AVX512 inline __m512 exp512(__m512 x) {
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // e^-104 underflows to 0 anyway
+  x = _mm512_min_ps(_mm512_set1_ps(88.8f), x);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+/** r[i] = sum of the lanes of v[i], i < 16 (a fixed transposing add tree). */
+TSD_AVX512 inline __m512 reduce16(const __m512* v) {
+  __m512 w[8], x[4], y[2];
+  for (int i = 0; i < 8; i++) {
+    w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  }
+  for (int i = 0; i < 4; i++) {
+    const __m512d a = _mm512_castps_pd(w[2 * i]), b = _mm512_castps_pd(w[2 * i + 1]);
+    x[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  // per 128-bit lane, x[i] holds 4 positions' partial sums; fold the four lanes
+  for (int i = 0; i < 2; i++) {
+    y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+  return _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/** Unscaled scores of 8 positions at pointers kp[0…7] (one accumulator each, columns in order). */
+TSD_AVX512 inline void dots8(const float* qj, int64_t hd, const float* const* kp, __m512* acc) {
+  __m512 a[8];
+  for (int p = 0; p < 8; p++) a[p] = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= hd; c += 16) {
+    const __m512 qv = _mm512_loadu_ps(qj + c);
+    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[p] + c), a[p]);
+  }
+  if (c < hd) {
+    const __mmask16 tm = tailMask16(hd - c);
+    const __m512 qv = _mm512_maskz_loadu_ps(tm, qj + c);
+    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tm, kp[p] + c), a[p]);
+  }
+  for (int p = 0; p < 8; p++) acc[p] = a[p];
+}
+
+/** Scores (unscaled) of up to 16 positions; positions ≥ cnt repeat the last one and are ignored. */
+TSD_AVX512 inline __m512 scores16(const float* qj, int64_t hd, const float* k, int64_t stride, int64_t cnt) {
+  __m512 acc[16];
+  for (int h = 0; h < 2; h++) {
+    const float* kp[8];
+    for (int p = 0; p < 8; p++) {
+      const int64_t pos = 8 * h + p;
+      kp[p] = k + (pos < cnt ? pos : cnt - 1) * stride;
+    }
+    dots8(qj, hd, kp, acc + 8 * h);
+  }
+  return reduce16(acc);
+}
+
+/** As accumulate8 with chunks of 16 floats. */
+TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+                                    const float* p, float alpha) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  for (int64_t c0 = 0; c0 < hd; c0 += 64) {
+    __mmask16 mk[4];
+    __m512 a0[4], a1[4];
+    for (int u = 0; u < 4; u++) {
+      const int64_t rem = hd - c0 - 16 * u;
+      mk[u] = rem >= 16 ? static_cast<__mmask16>(0xffff) : rem > 0 ? tailMask16(rem) : static_cast<__mmask16>(0);
+      a0[u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], o + c0 + 16 * u), av);
+      a1[u] = _mm512_setzero_ps();
+    }
+    const float* pb = p;
+    for (int64_t b = 0; b < nSpans; b++) {
+      const float* v = spans[b].v + c0;
+      const int64_t n = spans[b].n;
+      int64_t i = 0;
+      for (; i + 2 <= n; i += 2) {
+        const __m512 p0 = _mm512_set1_ps(pb[i]), p1 = _mm512_set1_ps(pb[i + 1]);
+        const float* v0 = v + i * stride;
+        const float* v1 = v0 + stride;
+        for (int u = 0; u < 4; u++) {
+          a0[u] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mk[u], v0 + 16 * u), a0[u]);
+          a1[u] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(mk[u], v1 + 16 * u), a1[u]);
+        }
+      }
+      if (i < n) {
+        const __m512 p0 = _mm512_set1_ps(pb[i]);
+        const float* v0 = v + i * stride;
+        for (int u = 0; u < 4; u++) a0[u] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mk[u], v0 + 16 * u), a0[u]);
+      }
+      pb += n;
+    }
+    for (int u = 0; u < 4; u++) _mm512_mask_storeu_ps(o + c0 + 16 * u, mk[u], _mm512_add_ps(a0[u], a1[u]));
+  }
+}
+
+TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+                           float scale, float* m, float* l, float* o, float* s) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < g; j++) {
+    const float* qj = q + j * hd;
+    __m512 mx = ninf;
+    int64_t n = 0;
+    for (int64_t b = 0; b < nSpans; b++) {
+      for (int64_t i0 = 0; i0 < spans[b].n; i0 += 16) {
+        const int64_t cnt = spans[b].n - i0 < 16 ? spans[b].n - i0 : 16;
+        const __mmask16 mk = tailMask16(cnt);
+        const __m512 sv = _mm512_mul_ps(scores16(qj, hd, spans[b].k + i0 * stride, stride, cnt), sc);
+        _mm512_mask_storeu_ps(s + n, mk, sv);
+        mx = _mm512_mask_max_ps(mx, mk, mx, sv);
+        n += cnt;
+      }
+    }
+    const float bm = _mm512_reduce_max_ps(mx);
+    const float mNew = bm > m[j] ? bm : m[j];
+    const float alpha = _mm512_cvtss_f32(exp512(_mm512_set1_ps(m[j] - mNew)));
+    const __m512 mv = _mm512_set1_ps(mNew);
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {
+      const __mmask16 mk = tailMask16(n - i0 < 16 ? n - i0 : 16);
+      const __m512 p = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + i0), mv)));
+      _mm512_mask_storeu_ps(s + i0, mk, p);
+      sum = _mm512_add_ps(sum, p);
+    }
+    l[j] = l[j] * alpha + hsum512(sum);
+    m[j] = mNew;
+    accumulate16(o + j * hd, hd, spans, nSpans, stride, s, alpha);
+  }
 }
 
 }  // namespace
 
 void attention(const AttentionArgs& a) {
-  ScoresFn scores = scoresScalar;
-  AccumFn accum = accumScalar;
+  TileFn tile = tileScalar;
   switch (currentIsa()) {
-    case Isa::Avx512: scores = scoresAvx512; accum = accumAvx512; break;
-    case Isa::Avx2: scores = scoresAvx2; accum = accumAvx2; break;
+    case Isa::Avx512: tile = tileAvx512; break;
+    case Isa::Avx2: tile = tileAvx2; break;
     case Isa::Scalar: break;
   }
   const int64_t hd = a.headDim;
   const int64_t g = a.nHeads / a.nKvHeads;
   const int64_t kvWidth = a.nKvHeads * hd;
   const int64_t bs = a.blockSize;
+  const int64_t tileMax = kTilePositions;
+  const int64_t maxSpans = tileMax;
 
   thread_local std::vector<float> buf;
-  const size_t need = static_cast<size_t>(g * bs + g * hd + 2 * g);
+  thread_local std::vector<Span> spanBuf;
+  const size_t need = static_cast<size_t>((tileMax + bs + 16) + g * hd + 2 * g);
   if (buf.size() < need) buf.resize(need);
-  float* s = buf.data();     // [g × bs] scores, then probabilities
-  float* o = s + g * bs;     // [g × hd] unnormalised output
-  float* m = o + g * hd;     // [g] running max
-  float* l = m + g;          // [g] running sum of exp
+  if (spanBuf.size() < static_cast<size_t>(maxSpans)) spanBuf.resize(static_cast<size_t>(maxSpans));
+  Span* spans = spanBuf.data();
+  float* s = buf.data();                       // tile scores, then probabilities
+  float* o = s + tileMax + bs + 16;            // [g × hd] unnormalised output
+  float* m = o + g * hd;                       // [g] running max
+  float* l = m + g;                            // [g] running sum of exp
 
   for (int64_t t = 0; t < a.T; t++) {
     const int32_t* table = a.blockTables + static_cast<int64_t>(a.tokenSeq[t]) * a.maxBlocksPerSeq;
@@ -100,29 +406,20 @@ void attention(const AttentionArgs& a) {
         m[j] = -std::numeric_limits<float>::infinity();
         l[j] = 0.0f;
       }
-      for (int64_t b = 0; b * bs < len; b++) {
-        const int64_t n = len - b * bs < bs ? len - b * bs : bs;
-        const int64_t base = (static_cast<int64_t>(table[b]) * bs) * kvWidth + h * hd;
-        scores(qg, g, hd, a.kCache + base, kvWidth, n, a.scale, s);
-        for (int64_t j = 0; j < g; j++) {
-          float* row = s + j * n;
-          float bm = row[0];
-          for (int64_t i = 1; i < n; i++) bm = row[i] > bm ? row[i] : bm;
-          const float mNew = bm > m[j] ? bm : m[j];
-          const float alpha = std::exp(m[j] - mNew);
-          float sum = 0.0f;
-          for (int64_t i = 0; i < n; i++) {
-            row[i] = std::exp(row[i] - mNew);
-            sum += row[i];
-          }
-          l[j] = l[j] * alpha + sum;
-          m[j] = mNew;
-          if (alpha != 1.0f) {
-            float* oj = o + j * hd;
-            for (int64_t d = 0; d < hd; d++) oj[d] *= alpha;
-          }
+      // tiles of ≥ tileMax positions made of spans (≤ tileMax positions of one block each)
+      int64_t p = 0;
+      while (p < len) {
+        int64_t nSpans = 0, positions = 0;
+        while (p < len && positions < tileMax) {
+          const int64_t b = p / bs, off = p % bs;
+          const int64_t blockEnd = (b + 1) * bs < len ? (b + 1) * bs : len;
+          const int64_t n = blockEnd - p < tileMax ? blockEnd - p : tileMax;
+          const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth + h * hd;
+          spans[nSpans++] = Span{a.kCache + base, a.vCache + base, n};
+          positions += n;
+          p += n;
         }
-        accum(o, g, hd, a.vCache + base, kvWidth, n, s);
+        tile(qg, g, hd, spans, nSpans, kvWidth, a.scale, m, l, o, s);
       }
       float* og = a.out + (t * a.nHeads + h * g) * hd;
       for (int64_t j = 0; j < g; j++) {

@@ -242,17 +242,60 @@ for (const isa of isas) {
       assert.equal(kc[19 * kvWidth], k[0]);
     });
 
-    for (const [nHeads, nKv, hd, blockSize] of [
-      [6, 2, 40, 4],
-      [4, 4, 64, 16],
-      [8, 1, 16, 3],
-    ]) {
+    const attentionCases: {
+      nHeads: number;
+      nKv: number;
+      hd: number;
+      blockSize: number;
+      seqLens: number[];
+      /** [sequence, position] per token of the batch */
+      tokens: [number, number][];
+    }[] = [
+      // a prefill chunk of sequence 1, decode tokens of 0 and 2, and a middle token of 2
+      ...[
+        [6, 2, 40, 4],
+        [4, 4, 64, 16],
+        [8, 1, 16, 3],
+      ].map(([nHeads, nKv, hd, blockSize]) => ({
+        nHeads,
+        nKv,
+        hd,
+        blockSize,
+        seqLens: [1, 9, 14],
+        tokens: [
+          [1, 5],
+          [1, 6],
+          [1, 7],
+          [1, 8],
+          [0, 0],
+          [2, 13],
+          [2, 4],
+        ] as [number, number][],
+      })),
+      // blocks larger than the kernels' tiles, contexts spanning several tiles and blocks
+      {
+        nHeads: 4,
+        nKv: 2,
+        hd: 128,
+        blockSize: 64,
+        seqLens: [150, 70],
+        tokens: [
+          [0, 149],
+          [1, 69],
+          [0, 63],
+          [0, 64],
+          [1, 15],
+          [1, 16],
+          [0, 100],
+        ],
+      },
+    ];
+    for (const { nHeads, nKv, hd, blockSize, seqLens, tokens } of attentionCases) {
       it(`paged attention matches the reference (nHeads=${nHeads} nKv=${nKv} hd=${hd} blockSize=${blockSize})`, () => {
         const rng = new Rng(11 + hd);
         const kvWidth = nKv * hd;
-        const seqLens = [1, 9, 14];
-        const maxBlocksPerSeq = 6;
-        const numBlocks = 20;
+        const maxBlocksPerSeq = Math.max(...seqLens.map((len) => Math.ceil(len / blockSize))) + 1;
+        const numBlocks = seqLens.reduce((a, len) => a + Math.ceil(len / blockSize), 0) + 3;
         // scattered, non-contiguous block ids per sequence
         const ids = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
         const blockTables = new Int32Array(seqLens.length * maxBlocksPerSeq).fill(-1);
@@ -269,9 +312,8 @@ for (const isa of isas) {
           });
           native.kvStore(kc, vc, rng.f32(len * kvWidth, -2, 2), rng.f32(len * kvWidth), len, kvWidth, slots);
         });
-        // a batch mixing a prefill chunk of sequence 1, decode tokens of 0 and 2, and a middle token of 2
-        const tokenSeq = Int32Array.of(1, 1, 1, 1, 0, 2, 2);
-        const tokenPos = Int32Array.of(5, 6, 7, 8, 0, 13, 4);
+        const tokenSeq = Int32Array.from(tokens, ([s]) => s);
+        const tokenPos = Int32Array.from(tokens, ([, p]) => p);
         const batch: AttentionBatch = { tokenSeq, tokenPos, blockTables, maxBlocksPerSeq, blockSize };
         const T = tokenSeq.length;
         const q = rng.f32(T * nHeads * hd, -2, 2);
