@@ -345,6 +345,20 @@ describe('streaming', () => {
     assert.equal(content, whole.choices[0].message.content);
   });
 
+  it('chat continuous_usage_stats: cumulative usage on every chunk', async () => {
+    const events = await stream('/v1/chat/completions', {
+      messages: userMessages,
+      max_tokens: 4,
+      ...GREEDY,
+      stream_options: { include_usage: false, continuous_usage_stats: true },
+    });
+    assert.equal(events.length, 5);
+    events.forEach((e, i) => {
+      assert.equal(e.usage.completion_tokens, i);
+      assert.equal(e.usage.total_tokens, e.usage.prompt_tokens + i);
+    });
+  });
+
   it('chat without stream_options: no usage chunk', async () => {
     const events = await stream('/v1/chat/completions', { messages: userMessages, max_tokens: 3, ...GREEDY });
     assert.ok(events.every((e) => !('usage' in e)));
