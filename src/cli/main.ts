@@ -1,10 +1,12 @@
 import { parseServeArgs, serve, serveHelp } from './serve.ts';
 import { UsageError } from './args.ts';
+import { makeModel, makeModelHelp, parseMakeModelArgs } from './make-model.ts';
 
 const USAGE = `usage: tsdeploy <command> [flags]
 
 commands:
-  serve    start the OpenAI-compatible server (tsdeploy serve --help)
+  serve       start the OpenAI-compatible server (tsdeploy serve --help)
+  make-model  write a random-weight model of a named shape as HF/GGUF files (tsdeploy make-model --help)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -27,6 +29,12 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
         return -1; // keep running
+      }
+      case 'make-model': {
+        const args = parseMakeModelArgs(rest);
+        if (args === 'help') process.stdout.write(makeModelHelp());
+        else makeModel(args);
+        return 0;
       }
       case undefined:
       case '--help':
