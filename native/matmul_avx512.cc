@@ -17,6 +17,8 @@ namespace tsd {
 
 namespace {
 
+constexpr int64_t kMaxTileTokens = 6;
+
 // ---- row loaders: begin(k) prepares 32-column block k, part(k, j) returns columns 32k+16j…+15;
 // at(i) / masked(i, m) serve the tail of element-wise types (never reached for block formats).
 
@@ -148,16 +150,17 @@ TSD_AVX512 void tile(float* y, int64_t ldy, const float* x, int64_t ldx, L* w, i
 template <class L>
 using TileFn = void (*)(float*, int64_t, const float*, int64_t, L*, int64_t, int64_t);
 
-// kTiles<L>[tt - 1][r - 1]: 2…4 tokens use at most 4 rows (16 accumulators), 1 token up to 8.
+// kTiles<L>[tt - 1][r - 1]: 2…6 tokens use at most 4 rows (≤ 24 accumulators), 1 token up to 8.
 template <class L>
-const TileFn<L> kTiles[4][8] = {
+const TileFn<L> kTiles[kMaxTileTokens][8] = {
     {tile<1, 1, L>, tile<1, 2, L>, tile<1, 3, L>, tile<1, 4, L>, tile<1, 5, L>, tile<1, 6, L>, tile<1, 7, L>,
      tile<1, 8, L>},
     {tile<2, 1, L>, tile<2, 2, L>, tile<2, 3, L>, tile<2, 4, L>, nullptr, nullptr, nullptr, nullptr},
     {tile<3, 1, L>, tile<3, 2, L>, tile<3, 3, L>, tile<3, 4, L>, nullptr, nullptr, nullptr, nullptr},
     {tile<4, 1, L>, tile<4, 2, L>, tile<4, 3, L>, tile<4, 4, L>, nullptr, nullptr, nullptr, nullptr},
+    {tile<5, 1, L>, tile<5, 2, L>, tile<5, 3, L>, tile<5, 4, L>, nullptr, nullptr, nullptr, nullptr},
+    {tile<6, 1, L>, tile<6, 2, L>, tile<6, 3, L>, tile<6, 4, L>, nullptr, nullptr, nullptr, nullptr},
 };
-
 
 /**
  * Loop nest: token blocks (activations stay cached) → panels of weight rows → tiles of up to 4
@@ -186,8 +189,8 @@ TSD_AVX512 void drive(float* y, const float* x, int64_t T, int type, int64_t row
           wr[r] = L(src);
         }
       }
-      for (int64_t t = t0; t < t1; t += 4) {
-        const int64_t tn = std::min<int64_t>(4, t1 - t);
+      for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
+        const int64_t tn = std::min<int64_t>(kMaxTileTokens, t1 - t);
         kTiles<L>[tn - 1][rn - 1](y + t * rows + r0, rows, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
       }
     }
