@@ -164,7 +164,8 @@ const TileFn<L> kTiles[kMaxTileTokens][8] = {
 
 /**
  * Loop nest: token blocks (activations stay cached) → panels of weight rows → tiles of up to 4
- * tokens. With kScratch the panel's rows are first dequantised to f32 scratch (L = RowF32).
+ * (few-token route) or kMaxTileTokens tokens. With kScratch the panel's rows are first dequantised
+ * to f32 scratch (L = RowF32).
  */
 template <class L, bool kScratch>
 TSD_AVX512 void drive(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,

@@ -81,18 +81,19 @@ inline float bitsToF32(uint32_t u) {
   return f;
 }
 
-/** IEEE half → float (exact, incl. subnormals, inf, NaN). */
+/**
+ * IEEE half → float (exact, incl. subnormals, inf, NaN). The magnitude bits shifted into float
+ * position read as a float 2^-112 times too small (for subnormal halves too), so one multiply by
+ * 2^112 rebiases the exponent; only inf/NaN need their exponent set explicitly.
+ */
 inline float f16ToF32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  const uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    // zero or subnormal: mant · 2^-24, exactly representable as a float
-    const float mag = static_cast<float>(mant) * 5.9604644775390625e-8f;
-    return sign ? -mag : mag;
-  }
-  if (exp == 31) return bitsToF32(sign | 0x7f800000u | (mant << 13));
-  return bitsToF32(sign | ((exp + 112u) << 23) | (mant << 13));
+  const uint32_t mag = static_cast<uint32_t>(h & 0x7fffu) << 13;
+  if ((h & 0x7c00u) == 0x7c00u) return bitsToF32(sign | 0x7f800000u | mag);
+  uint32_t bits;
+  const float f = bitsToF32(mag) * 0x1p112f;
+  std::memcpy(&bits, &f, 4);
+  return bitsToF32(bits | sign);
 }
 
 /** bfloat16 → float: the upper 16 bits of an f32. */

@@ -78,6 +78,23 @@ for (const isa of isas) {
       }
     });
 
+    it('getRows converts every f16 and bf16 bit pattern exactly', () => {
+      const bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
+      const data = new Uint8Array(bits.buffer);
+      for (const [type, decode] of [
+        [GgmlType.F16, ref.f16BitsToF32],
+        [GgmlType.BF16, ref.bf16BitsToF32],
+      ] as const) {
+        const out = new Float32Array(65536);
+        native.getRows(out, { type, rows: 1, cols: 65536, data }, Int32Array.of(0));
+        const expected = Float32Array.from(bits, (h) => decode(h));
+        for (let h = 0; h < 65536; h++) {
+          if (Number.isNaN(expected[h])) assert.ok(Number.isNaN(out[h]), `${GgmlType[type]} 0x${h.toString(16)}`);
+          else assert.ok(Object.is(out[h], expected[h]), `${GgmlType[type]} 0x${h.toString(16)}: ${out[h]}`);
+        }
+      }
+    });
+
     it('matmul matches the reference for every type and T = 1, 3, 17', () => {
       const rng = new Rng(2);
       for (const type of ALL_TYPES) {
