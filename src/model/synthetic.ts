@@ -24,7 +24,7 @@ export { getShape, type HfDtype, parameterCount, SHAPES, type SyntheticShape } f
 export { DEFAULT_TOKENIZER_DIR } from './synthetic/tokenizer.ts';
 
 /** Bump when the bytes written for the same parameters change, so stale files are regenerated. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 const STAMP_FILE = 'make-model.json';
 /** Elements generated per chunk (4 MiB of f32). */
 const CHUNK_ELEMENTS = 1 << 20;

@@ -14,7 +14,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { encodeBF16, quantizeQ4_0, quantizeQ8_0 } from '../../native/reference.ts';
+import { quantizeQ4_0, quantizeQ8_0 } from '../../native/reference.ts';
 import { GgmlType } from '../../native/types.ts';
 import { type GgufKv, GgufWriter } from '../writers/gguf-writer.ts';
 import { SafetensorsWriter } from '../writers/safetensors-writer.ts';
@@ -53,12 +53,26 @@ function f32View(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
+/**
+ * BF16 bytes, round to nearest even: the reference's f32ToBf16Bits on whole words (≈10× faster
+ * than encodeBF16's per-element DataView; the tests compare the two byte for byte).
+ */
+function encodeBf16(values: Float32Array): Uint8Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i];
+    out[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return new Uint8Array(out.buffer);
+}
+
 function encode(type: GgmlType, values: Float32Array): Uint8Array {
   switch (type) {
     case GgmlType.F32:
       return f32View(values);
     case GgmlType.BF16:
-      return encodeBF16(values);
+      return encodeBf16(values);
     case GgmlType.Q8_0:
       return quantizeQ8_0(values);
     case GgmlType.Q4_0:
