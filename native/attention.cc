@@ -87,26 +87,6 @@ void tileScalar(const float* q, int64_t g, int64_t hd, const Span* spans, int64_
 
 // ---- AVX2 -----------------------------------------------------------------------------------
 
-/** e^x (max error a few ulp): 2^n · e^r with n = round(x·log2 e); NaN propagates. */
-TSD_AVX2 inline __m256 exp256(__m256 x) {
-  // clamp so that 2^n stays a normal float (e^-87.3 ≈ 1e-38 instead of 0 is harmless in softmax)
-  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
-  x = _mm256_min_ps(_mm256_set1_ps(88.3f), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 /** r[i] = sum of the lanes of v[i], i < 8 (a fixed transposing add tree). */
 TSD_AVX2 inline __m256 reduce8(const __m256* v) {
   __m256 w[4], x[2];
@@ -227,24 +207,6 @@ TSD_AVX2 void tileAvx2(const float* q, int64_t g, int64_t hd, const Span* spans,
 }
 
 // ---- AVX-512 --------------------------------------------------------------------------------
-
-/** e^x (max error a few ulp): 2^n · e^r with n = round(x·log2 e), scaled with scalef; NaN propagates. */
-TSD_AVX512 inline __m512 exp512(__m512 x) {
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // e^-104 underflows to 0 anyway
-  x = _mm512_min_ps(_mm512_set1_ps(88.8f), x);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
 
 /** r[i] = sum of the lanes of v[i], i < 16 (a fixed transposing add tree). */
 TSD_AVX512 inline __m512 reduce16(const __m512* v) {

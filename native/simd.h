@@ -75,6 +75,30 @@ TSD_AVX2 inline void axpyAvx2(float* y, float a, const float* x, int64_t n) {
   for (; i < n; i++) y[i] = __builtin_fmaf(a, x[i], y[i]);
 }
 
+/**
+ * e^x (max error a few ulp): 2^n · e^r with n = round(x·log2 e), r by a Cephes-style polynomial.
+ * Overflows to +inf like expf; below −87.3 returns ≈1e-38 instead of a denormal or 0. NaN propagates.
+ */
+TSD_AVX2 inline __m256 exp256(__m256 x0) {
+  __m256 x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x0);  // keeps 2^n a normal float
+  x = _mm256_min_ps(_mm256_set1_ps(88.3f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  const __m256 over = _mm256_cmp_ps(x0, _mm256_set1_ps(88.72283f), _CMP_GT_OQ);
+  return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), over);
+}
+
 // ---- AVX-512 --------------------------------------------------------------------------------
 
 TSD_AVX512 inline __mmask16 tailMask16(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
@@ -110,6 +134,27 @@ TSD_AVX512 inline void axpyAvx512(float* y, float a, const float* x, int64_t n) 
     _mm512_mask_storeu_ps(y + i, m,
                           _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
+}
+
+/**
+ * e^x (max error a few ulp): 2^n · e^r as exp256, scaled with scalef, which also gives 0 on
+ * underflow and +inf on overflow. NaN propagates.
+ */
+TSD_AVX512 inline __m512 exp512(__m512 x) {
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // e^-104 underflows to 0 anyway
+  x = _mm512_min_ps(_mm512_set1_ps(88.8f), x);    // e^88.8 overflows to +inf anyway
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
 }
 
 }  // namespace tsd
