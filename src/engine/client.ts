@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EngineClient } from './client-types.ts';
 import type { EngineInfo, EngineOptions, FromWorker, ToWorker } from './protocol.ts';
-import type { EngineOutput, EngineRequest } from './types.ts';
+import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 
 /** Outputs of one request, waiting for its consumer. */
 class OutputQueue {
@@ -27,6 +27,7 @@ class OutputQueue {
  */
 export class AsyncEngine implements EngineClient {
   private readonly queues = new Map<string, OutputQueue>();
+  private statsWaiters: ((s: EngineStats) => void)[] = [];
   private dead: string | undefined;
 
   private constructor(
@@ -35,6 +36,7 @@ export class AsyncEngine implements EngineClient {
   ) {
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'outputs') for (const out of msg.outputs) this.queues.get(out.id)?.push(out);
+      else if (msg.type === 'stats') this.statsWaiters.shift()?.(msg.stats);
       else if (msg.type === 'fatal') this.failAll(`engine failed: ${msg.error}`);
     });
     worker.on('error', (err) => this.failAll(`engine failed: ${err.message}`));
@@ -97,6 +99,15 @@ export class AsyncEngine implements EngineClient {
       if (!finished) this.post({ type: 'abort', id: request.id });
       this.queues.delete(request.id);
     }
+  }
+
+  /** Occupancy of the engine (answered between steps, so it reflects a consistent state). */
+  stats(): Promise<EngineStats> {
+    if (this.dead) return Promise.reject(new Error(this.dead));
+    return new Promise((resolve) => {
+      this.statsWaiters.push(resolve);
+      this.post({ type: 'stats' });
+    });
   }
 
   async close(): Promise<void> {

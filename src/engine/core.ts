@@ -3,7 +3,7 @@ import { KvCache } from './kv-cache.ts';
 import { sampleToken } from './sampler.ts';
 import { Scheduler, type SchedulerConfig } from './scheduler.ts';
 import { Sequence } from './sequence.ts';
-import type { EngineOutput, EngineRequest } from './types.ts';
+import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 
 export interface EngineCoreConfig extends SchedulerConfig {
   blockSize: number;
@@ -27,21 +27,30 @@ export class EngineCore {
   ) {
     const spec = model.spec;
     this.kv = new KvCache(spec.numLayers, spec.numKvHeads * spec.headDim, config.blockSize, config.numBlocks);
-    this.scheduler = new Scheduler(this.kv, config);
+    this.scheduler = new Scheduler(this.kv.pool, config.blockSize, config);
   }
 
   hasWork(): boolean {
     return this.scheduler.hasWork();
   }
 
-  get numRequests(): number {
-    return this.sequences.size;
+  /** A snapshot for metrics and tests. */
+  stats(): EngineStats {
+    const pool = this.kv.pool;
+    return {
+      numRunning: this.scheduler.numRunning,
+      numWaiting: this.scheduler.numWaiting,
+      numBlocks: this.kv.numBlocks,
+      numFreeBlocks: pool.numFreeBlocks,
+      numCachedBlocks: pool.numCachedBlocks,
+    };
   }
 
   /** Queues a request; returns an error output instead if it can never fit in the cache. */
   add(request: EngineRequest): EngineOutput | undefined {
     if (this.sequences.has(request.id)) return failure(request.id, `duplicate request id ${request.id}`);
     const total = request.promptIds.length + request.sampling.maxTokens;
+    if (request.promptIds.length === 0) return failure(request.id, 'the prompt is empty');
     if (this.scheduler.blocksFor(total) > this.kv.numBlocks) {
       return failure(
         request.id,
@@ -77,13 +86,14 @@ export class EngineCore {
     const outputs: EngineOutput[] = [];
     let row = 0;
     for (const { seq, numTokens } of chunks) {
-      seq.numComputed += numTokens;
+      this.scheduler.computed(seq, numTokens);
       if (seq.numUncomputed > 0) continue; // prefill chunk that does not reach the end yet
       const { tokenId, logprob } = sampleToken(
         logits.subarray(row * vocab, (row + 1) * vocab),
         this.config.vocabLimit,
         seq.sampling,
         seq.rng,
+        seq.bannedIds,
       );
       row++;
       seq.append(tokenId, logprob);
@@ -96,6 +106,7 @@ export class EngineCore {
   private drain(seq: Sequence): EngineOutput {
     const out: EngineOutput = { id: seq.id, tokenIds: seq.pendingTokens };
     if (seq.sampling.logprobs !== null) out.logprobs = seq.pendingLogprobs;
+    if (seq.numGenerated === seq.pendingTokens.length) out.cachedTokens = seq.numCachedTokens ?? 0;
     seq.pendingTokens = [];
     seq.pendingLogprobs = [];
     if (seq.finishReason) {

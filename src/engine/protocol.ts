@@ -1,4 +1,4 @@
-import type { EngineOutput, EngineRequest } from './types.ts';
+import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 
 /** Everything the engine core needs to start; sent to the worker thread as its workerData. */
 export interface EngineOptions {
@@ -10,6 +10,7 @@ export interface EngineOptions {
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
   enableChunkedPrefill?: boolean;
+  enablePrefixCaching?: boolean;
   blockSize?: number;
   /** bytes of memory the KV cache may use */
   kvCacheBytes?: number;
@@ -25,9 +26,14 @@ export interface EngineInfo {
   isa: string;
 }
 
-export type ToWorker = { type: 'add'; request: EngineRequest } | { type: 'abort'; id: string } | { type: 'shutdown' };
+export type ToWorker =
+  | { type: 'add'; request: EngineRequest }
+  | { type: 'abort'; id: string }
+  | { type: 'stats' }
+  | { type: 'shutdown' };
 
 export type FromWorker =
   | { type: 'ready'; info: EngineInfo }
   | { type: 'outputs'; outputs: EngineOutput[] }
+  | { type: 'stats'; stats: EngineStats }
   | { type: 'fatal'; error: string };

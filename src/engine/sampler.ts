@@ -20,7 +20,7 @@ export function sampleToken(
   vocabLimit: number,
   params: SamplingParams,
   rng: Rng,
-  bannedIds?: ReadonlySet<number>,
+  bannedIds?: Iterable<number>,
 ): SampleResult {
   const n = Math.min(vocabLimit, logits.length);
   const row = logits.subarray(0, n);

@@ -12,6 +12,12 @@ export class Sequence {
   /** tokens whose K/V are in the cache */
   numComputed = 0;
   blockTable: number[] = [];
+  /** chained hashes of the full blocks of `tokens` computed so far (prefix caching) */
+  blockHashes: string[] = [];
+  /** leading blocks of blockTable already registered in the prefix cache */
+  numRegisteredBlocks = 0;
+  /** prompt tokens served from the prefix cache when the sequence was first scheduled */
+  numCachedTokens: number | undefined;
   finishReason: FinishReason | undefined;
   /** generated since the last emitted output */
   pendingTokens: number[] = [];
@@ -33,6 +39,12 @@ export class Sequence {
   /** Tokens still to run through the model before the next token can be sampled. */
   get numUncomputed(): number {
     return this.tokens.length - this.numComputed;
+  }
+
+  /** Stop ids may not end the sequence before min_tokens tokens were generated, so they are not sampled. */
+  get bannedIds(): number[] | undefined {
+    const min = this.sampling.minTokens ?? 0;
+    return this.numGenerated < min ? this.sampling.stopTokenIds : undefined;
   }
 
   /** Records a sampled token and decides whether the sequence is finished. */

@@ -15,6 +15,8 @@ export interface SamplingParams {
    * sets ignore_eos) plus the request's stop_token_ids
    */
   stopTokenIds: number[];
+  /** stop ids are suppressed until this many tokens were generated (default 0) */
+  minTokens?: number;
   /** number of top alternatives to report per generated token; null → no logprobs */
   logprobs: number | null;
 }
@@ -41,4 +43,17 @@ export interface EngineOutput {
   logprobs?: TokenLogprob[];
   finishReason?: FinishReason;
   error?: string;
+  /** on a request's first output: prompt tokens whose KV came from the prefix cache */
+  cachedTokens?: number;
+}
+
+/** Engine occupancy, for /metrics and tests. */
+export interface EngineStats {
+  numRunning: number;
+  numWaiting: number;
+  numBlocks: number;
+  /** blocks no request owns (including cached ones that can be evicted) */
+  numFreeBlocks: number;
+  /** blocks registered in the prefix cache */
+  numCachedBlocks: number;
 }

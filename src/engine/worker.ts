@@ -36,6 +36,7 @@ function start(options: EngineOptions): void {
     maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens ?? 2048,
     enableChunkedPrefill: options.enableChunkedPrefill ?? true,
+    enablePrefixCaching: options.enablePrefixCaching ?? true,
     vocabLimit: Math.min(options.vocabLimit ?? spec.vocabSize, spec.vocabSize),
   });
   const info: EngineInfo = {
@@ -81,6 +82,9 @@ function start(options: EngineOptions): void {
         if (out) send({ type: 'outputs', outputs: [out] });
         break;
       }
+      case 'stats':
+        send({ type: 'stats', stats: core.stats() });
+        break;
       case 'shutdown':
         port.close();
         return;
