@@ -27,6 +27,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
     defaultText: String(SERVE_DEFAULTS.maxNumBatchedTokens),
   },
   { name: 'enable-chunked-prefill', type: 'bool', help: 'split long prompts across steps', defaultText: 'on' },
+  { name: 'enable-prefix-caching', type: 'bool', help: 'reuse KV blocks of shared prompt prefixes', defaultText: 'on' },
   { name: 'block-size', type: 'int', help: 'KV-cache block size in tokens', defaultText: String(SERVE_DEFAULTS.blockSize) },
   {
     name: 'kv-cache-memory',
@@ -64,6 +65,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     maxNumSeqs: positive('max-num-seqs') ?? SERVE_DEFAULTS.maxNumSeqs,
     maxNumBatchedTokens: positive('max-num-batched-tokens') ?? SERVE_DEFAULTS.maxNumBatchedTokens,
     enableChunkedPrefill: (f['enable-chunked-prefill'] as boolean | undefined) ?? SERVE_DEFAULTS.enableChunkedPrefill,
+    enablePrefixCaching: (f['enable-prefix-caching'] as boolean | undefined) ?? SERVE_DEFAULTS.enablePrefixCaching,
     blockSize: positive('block-size') ?? SERVE_DEFAULTS.blockSize,
     kvCacheMemory: positive('kv-cache-memory') ?? SERVE_DEFAULTS.kvCacheMemory,
   };
@@ -104,6 +106,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
     maxNumSeqs: cfg.maxNumSeqs,
     maxNumBatchedTokens: cfg.maxNumBatchedTokens,
     enableChunkedPrefill: cfg.enableChunkedPrefill,
+    enablePrefixCaching: cfg.enablePrefixCaching,
     blockSize: cfg.blockSize,
     kvCacheBytes: cfg.kvCacheMemory * 1024 ** 3,
   });

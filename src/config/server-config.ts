@@ -12,6 +12,7 @@ export interface ServeConfig {
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   enableChunkedPrefill: boolean;
+  enablePrefixCaching: boolean;
   blockSize: number;
   /** GiB of memory for the KV cache */
   kvCacheMemory: number;
@@ -28,6 +29,7 @@ export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
   maxNumSeqs: 32,
   maxNumBatchedTokens: 2048,
   enableChunkedPrefill: true,
+  enablePrefixCaching: true,
   blockSize: 64,
   kvCacheMemory: 2,
 };

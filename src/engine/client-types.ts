@@ -1,4 +1,4 @@
-import type { EngineOutput, EngineRequest } from './types.ts';
+import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 
 /** The front end's view of the engine: submit token ids, receive token ids. */
 export interface EngineClient {
@@ -11,5 +11,7 @@ export interface EngineClient {
   readonly maxModelLen: number;
   /** Embedding rows of the model (logits width); ids ≥ tokenizer size are padding. */
   readonly modelVocabSize: number;
+  /** Occupancy (running/waiting requests, KV blocks), for /metrics. */
+  stats(): Promise<EngineStats>;
   close(): Promise<void>;
 }

@@ -40,7 +40,7 @@ export class ChoiceDecoder {
   readonly logprobs: TokenLogprob[] = [];
   text = '';
   finishReason: FinishReasonOut | undefined;
-  /** prefix-cache hits the engine reported for this choice, if it reports them (see cachedTokensOf) */
+  /** prefix-cache hits the engine reported for this choice (usage.prompt_tokens_details.cached_tokens) */
   cachedTokens = 0;
 
   private readonly detok: IncrementalDetokenizer;
@@ -63,8 +63,8 @@ export class ChoiceDecoder {
     if (out.finishReason === 'abort') {
       throw new ApiError(503, 'The request was aborted by the engine.', { type: 'server_error', code: 'aborted' });
     }
-    const cached = cachedTokensOf(out);
-    if (cached !== undefined) this.cachedTokens = cached;
+    // The engine reports prefix-cache hits on a request's first output.
+    if (out.cachedTokens !== undefined) this.cachedTokens = out.cachedTokens;
 
     const step: ChoiceStep = { text: '', tokenIds: [], logprobs: [], stoppedByString: false };
     const n = out.tokenIds.length;
@@ -117,13 +117,4 @@ export class ChoiceDecoder {
     if (r.stopped) return r;
     return { text: r.text + this.stops.flush(), stopped: false };
   }
-}
-
-/**
- * Prefix-cache hits for usage.prompt_tokens_details.cached_tokens. EngineOutput has no such field yet; when
- * the engine starts reporting one as `cachedTokens` (on any output of a request) it is picked up here.
- */
-export function cachedTokensOf(out: EngineOutput): number | undefined {
-  const v = (out as EngineOutput & { cachedTokens?: unknown }).cachedTokens;
-  return typeof v === 'number' ? v : undefined;
 }

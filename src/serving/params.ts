@@ -176,5 +176,6 @@ export function samplingParams(
     logprobs,
   };
   if (req.seed != null) params.seed = req.seed + k;
+  if (req.min_tokens != null && req.min_tokens > 0) params.minTokens = req.min_tokens;
   return params;
 }

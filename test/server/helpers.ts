@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { startEngine } from '../../src/engine/client.ts';
 import type { EngineClient } from '../../src/engine/client-types.ts';
-import type { EngineOutput, EngineRequest } from '../../src/engine/types.ts';
+import type { EngineOutput, EngineRequest, EngineStats } from '../../src/engine/types.ts';
 import { createServer, type ServerOptions } from '../../src/server/app.ts';
 import { loadHfTokenizer } from '../../src/text/load.ts';
 import type { Tokenizer } from '../../src/text/types.ts';
@@ -27,6 +27,10 @@ export class ObservedEngine implements EngineClient {
 
   get modelVocabSize(): number {
     return this.inner.modelVocabSize;
+  }
+
+  stats(): Promise<EngineStats> {
+    return this.inner.stats();
   }
 
   async *generate(request: EngineRequest, signal?: AbortSignal): AsyncIterable<EngineOutput> {

@@ -19,6 +19,9 @@ function failingEngine(vocab: number): EngineClient {
     generate() {
       throw new Error(ENGINE_REACHED);
     },
+    stats() {
+      throw new Error(ENGINE_REACHED);
+    },
     async close() {},
   };
 }
