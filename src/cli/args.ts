@@ -21,7 +21,8 @@ function canonical(name: string): string {
   return name.replace(/_/g, '-').toLowerCase();
 }
 
-export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
+/** `command` names the subcommand in error messages (e.g. 'serve', 'make-model'). */
+export function parseFlags(argv: string[], specs: FlagSpec[], command = 'serve'): ParsedFlags {
   const byName = new Map(specs.map((s) => [canonical(s.name), s]));
   const out: ParsedFlags = {};
   for (let i = 0; i < argv.length; i++) {
@@ -36,7 +37,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
       negated = true;
     }
     const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown flag '--${name}' (see 'tsdeploy serve --help')`);
+    if (!spec) throw new UsageError(`unknown flag '--${name}' (see 'tsdeploy ${command} --help')`);
     if (spec.type === 'bool') {
       if (negated && inline !== undefined) throw new UsageError(`--no-${name} takes no value`);
       out[name] = negated ? false : inline === undefined ? true : parseBool(name, inline);

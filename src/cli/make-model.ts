@@ -47,7 +47,7 @@ export function makeModelHelp(): string {
 }
 
 export function parseMakeModelArgs(argv: string[]): MakeModelArgs | 'help' {
-  const f = parseFlags(argv, FLAGS);
+  const f = parseFlags(argv, FLAGS, 'make-model');
   if (f.help) return 'help';
   const shape = f.shape as string | undefined;
   const out = f.out as string | undefined;
