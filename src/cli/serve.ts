@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVE_DEFAULTS, type ServeConfig } from '../config/server-config.ts';
+import { SERVE_DEFAULTS, type ServeConfig, WEIGHT_QUANTIZATIONS, type WeightQuantization } from '../config/server-config.ts';
 import { startEngine } from '../engine/client.ts';
 import { readGguf } from '../model/gguf.ts';
 import { resolveModelFile } from '../model/resolve.ts';
@@ -12,6 +12,7 @@ import { type FlagSpec, formatHelp, type ParsedFlags, parseFlags, UsageError } f
 
 export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'Hugging Face model directory or GGUF file (required)' },
+  { name: 'quantization', type: 'string', help: 'quantize float weights at load: wint8 (Q8_0) or wint4 (Q4_0)' },
   { name: 'host', type: 'string', help: 'address to bind', defaultText: SERVE_DEFAULTS.host },
   { name: 'port', type: 'int', help: 'HTTP port', defaultText: String(SERVE_DEFAULTS.port) },
   { name: 'served-model-name', type: 'string', help: 'model name in the API; requests must then name it or "default"' },
@@ -55,6 +56,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   const cfg: ServeConfig = {
     ...SERVE_DEFAULTS,
     model: f.model,
+    quantization: f.quantization as WeightQuantization | undefined,
     host: (f.host as string | undefined) ?? SERVE_DEFAULTS.host,
     port: (f.port as number | undefined) ?? SERVE_DEFAULTS.port,
     servedModelName: f['served-model-name'] as string | undefined,
@@ -69,6 +71,9 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     blockSize: positive('block-size') ?? SERVE_DEFAULTS.blockSize,
     kvCacheMemory: positive('kv-cache-memory') ?? SERVE_DEFAULTS.kvCacheMemory,
   };
+  if (cfg.quantization !== undefined && !WEIGHT_QUANTIZATIONS.includes(cfg.quantization)) {
+    throw new UsageError(`--quantization must be one of ${WEIGHT_QUANTIZATIONS.join(', ')}, got '${cfg.quantization}'`);
+  }
   if (cfg.port < 0 || cfg.port > 65535) throw new UsageError(`--port must be in 0…65535, got ${cfg.port}`);
   return cfg;
 }
@@ -101,6 +106,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
 
   const engine = await startEngine({
     modelPath: cfg.model,
+    quantization: cfg.quantization,
     maxModelLen: cfg.maxModelLen,
     vocabLimit: tokenizer.vocabSize,
     maxNumSeqs: cfg.maxNumSeqs,

@@ -1,6 +1,13 @@
+/** FastDeploy's weight-only quantization names: wint8 → Q8_0, wint4 → Q4_0 blocks. */
+export type WeightQuantization = 'wint8' | 'wint4';
+
+export const WEIGHT_QUANTIZATIONS: readonly WeightQuantization[] = ['wint8', 'wint4'];
+
 /** Typed configuration of `tsdeploy serve`, with FastDeploy's flag names and tsdeploy's defaults. */
 export interface ServeConfig {
   model: string;
+  /** weight-only quantization at load: wint8 (Q8_0) or wint4 (Q4_0) */
+  quantization: WeightQuantization | undefined;
   host: string;
   port: number;
   servedModelName: string | undefined;
@@ -19,6 +26,7 @@ export interface ServeConfig {
 }
 
 export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
+  quantization: undefined,
   host: '0.0.0.0',
   port: 8000,
   servedModelName: undefined,

@@ -1,8 +1,11 @@
+import type { WeightQuantization } from '../config/server-config.ts';
 import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 
 /** Everything the engine core needs to start; sent to the worker thread as its workerData. */
 export interface EngineOptions {
   modelPath: string;
+  /** weight-only quantization applied at load (FastDeploy's --quantization) */
+  quantization?: WeightQuantization;
   /** context window; defaults to the model's max_position_embeddings */
   maxModelLen?: number;
   /** ids ≥ this are padding rows (the tokenizer's size); defaults to the model's vocab */

@@ -5,6 +5,7 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { Transformer } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
+import { quantizeModel } from '../model/quantize.ts';
 import { native } from '../native/index.ts';
 import { EngineCore } from './core.ts';
 import { KvCache } from './kv-cache.ts';
@@ -18,7 +19,8 @@ const port: MessagePort = parentPort;
 const send = (msg: FromWorker): void => port.postMessage(msg);
 
 function start(options: EngineOptions): void {
-  const model = loadModel(options.modelPath);
+  const loaded = loadModel(options.modelPath);
+  const model = options.quantization ? quantizeModel(loaded, options.quantization, native) : loaded;
   const spec = model.spec;
   const maxModelLen = options.maxModelLen ?? spec.maxPositionEmbeddings;
   const blockSize = options.blockSize ?? 64;
