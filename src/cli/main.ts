@@ -1,11 +1,13 @@
 import { parseServeArgs, serve, serveHelp } from './serve.ts';
 import { UsageError } from './args.ts';
 import { makeModel, makeModelHelp, parseMakeModelArgs } from './make-model.ts';
+import { benchHelp, parseBenchArgs, runBench } from './bench.ts';
 
 const USAGE = `usage: tsdeploy <command> [flags]
 
 commands:
   serve       start the OpenAI-compatible server (tsdeploy serve --help)
+  bench serve benchmark an OpenAI-compatible server (tsdeploy bench serve --help)
   make-model  write a random-weight model of a named shape as HF/GGUF files (tsdeploy make-model --help)
 `;
 
@@ -35,6 +37,14 @@ export async function main(argv: string[]): Promise<number> {
         if (args === 'help') process.stdout.write(makeModelHelp());
         else makeModel(args);
         return 0;
+      }
+      case 'bench': {
+        const cfg = parseBenchArgs(rest);
+        if (cfg === 'help') {
+          process.stdout.write(benchHelp());
+          return 0;
+        }
+        return await runBench(cfg);
       }
       case undefined:
       case '--help':
