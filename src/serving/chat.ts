@@ -18,6 +18,7 @@ import type { ChatMessage } from '../text/types.ts';
 import { ChoiceDecoder } from './choice.ts';
 import { makeUsage, nowSeconds, type ServingContext } from './context.ts';
 import { chatLogprobEntries } from './logprobs.ts';
+import { observeRequest, type RequestObserver, usageCounts } from './metrics-observer.ts';
 import {
   checkLogprobCount,
   checkModel,
@@ -43,6 +44,7 @@ interface PreparedChat {
   topLogprobs: number | null;
   returnTokenIds: boolean;
   release: () => void;
+  observer: RequestObserver;
 }
 
 export class ChatCompletionHandler {
@@ -53,7 +55,7 @@ export class ChatCompletionHandler {
     req: ChatCompletionRequest,
     signal: AbortSignal,
   ): Promise<HandlerResult<ChatCompletionResponse, ChatCompletionChunk>> {
-    const p = this.prepare(req);
+    const p = this.prepare(req, performance.now());
     if (p.stream.stream) return { stream: true, chunks: this.stream(p, signal) };
     try {
       return { stream: false, body: await this.complete(p, signal) };
@@ -62,7 +64,7 @@ export class ChatCompletionHandler {
     }
   }
 
-  private prepare(req: ChatCompletionRequest): PreparedChat {
+  private prepare(req: ChatCompletionRequest, arrival: number): PreparedChat {
     const { opts } = this.ctx;
     checkModel(opts, req.model);
     const stream = streamSettings(req);
@@ -133,7 +135,18 @@ export class ChatCompletionHandler {
       topLogprobs,
       returnTokenIds: req.return_token_ids === true,
       release,
+      observer: observeRequest(
+        opts.observer,
+        arrival,
+        choices.map((c) => c.request.sampling.maxTokens),
+      ),
     };
+  }
+
+  /** The engine requests of every choice, reporting to the request's metrics observer. */
+  private run(p: PreparedChat, signal: AbortSignal): AsyncGenerator<RunEvent> {
+    const counts = () => usageCounts(this.usage(p));
+    return runChoices(this.ctx.opts.engine, p.choices, signal, { observer: p.observer, counts });
   }
 
   private logprobs(
@@ -147,7 +160,7 @@ export class ChatCompletionHandler {
   }
 
   private async complete(p: PreparedChat, signal: AbortSignal): Promise<ChatCompletionResponse> {
-    for await (const _ of runChoices(this.ctx.opts.engine, p.choices, signal)) {
+    for await (const _ of this.run(p, signal)) {
       // Non-stream: the decoders accumulate everything; nothing to do per step.
     }
     const { tokenizer } = this.ctx.opts;
@@ -197,7 +210,7 @@ export class ChatCompletionHandler {
 
   private async *stream(p: PreparedChat, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
     try {
-      for await (const ev of runChoices(this.ctx.opts.engine, p.choices, signal)) {
+      for await (const ev of this.run(p, signal)) {
         if (ev.first) yield this.roleChunk(p, ev.choice.index);
         yield this.tokenChunk(p, ev);
       }

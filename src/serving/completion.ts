@@ -15,6 +15,7 @@ import { decodeAll } from './chat.ts';
 import { ChoiceDecoder } from './choice.ts';
 import { makeUsage, nowSeconds, type ServingContext } from './context.ts';
 import { completionLogprobs } from './logprobs.ts';
+import { observeRequest, type RequestObserver, usageCounts } from './metrics-observer.ts';
 import {
   checkLogprobCount,
   checkModel,
@@ -52,6 +53,7 @@ interface PreparedCompletion {
   echo: boolean;
   returnTokenIds: boolean;
   release: () => void;
+  observer: RequestObserver;
 }
 
 export class CompletionHandler {
@@ -62,7 +64,7 @@ export class CompletionHandler {
     req: CompletionRequest,
     signal: AbortSignal,
   ): Promise<HandlerResult<CompletionResponse, CompletionChunk>> {
-    const p = this.prepare(req);
+    const p = this.prepare(req, performance.now());
     if (p.stream.stream) return { stream: true, chunks: this.stream(p, signal) };
     try {
       return { stream: false, body: await this.complete(p, signal) };
@@ -95,7 +97,7 @@ export class CompletionHandler {
     });
   }
 
-  private prepare(req: CompletionRequest): PreparedCompletion {
+  private prepare(req: CompletionRequest, arrival: number): PreparedCompletion {
     const { opts } = this.ctx;
     checkModel(opts, req.model);
     const stream = streamSettings(req);
@@ -159,7 +161,18 @@ export class CompletionHandler {
       echo: req.echo === true,
       returnTokenIds: req.return_token_ids === true,
       release,
+      observer: observeRequest(
+        opts.observer,
+        arrival,
+        choices.map((c) => c.request.sampling.maxTokens),
+      ),
     };
+  }
+
+  /** The engine requests of every choice, reporting to the request's metrics observer. */
+  private run(p: PreparedCompletion, signal: AbortSignal): AsyncGenerator<RunEvent> {
+    const counts = () => usageCounts(this.usage(p));
+    return runChoices(this.ctx.opts.engine, p.choices, signal, { observer: p.observer, counts });
   }
 
   private logprobs(p: PreparedCompletion, ids: number[], lps: ChoiceDecoder['logprobs']): CompletionLogprobs | null {
@@ -167,7 +180,7 @@ export class CompletionHandler {
   }
 
   private async complete(p: PreparedCompletion, signal: AbortSignal): Promise<CompletionResponse> {
-    for await (const _ of runChoices(this.ctx.opts.engine, p.choices, signal)) {
+    for await (const _ of this.run(p, signal)) {
       // Non-stream: the decoders accumulate everything.
     }
     const { tokenizer } = this.ctx.opts;
@@ -215,7 +228,7 @@ export class CompletionHandler {
 
   private async *stream(p: PreparedCompletion, signal: AbortSignal): AsyncGenerator<CompletionChunk> {
     try {
-      for await (const ev of runChoices(this.ctx.opts.engine, p.choices, signal)) {
+      for await (const ev of this.run(p, signal)) {
         const choice = ev.choice as CompletionChoiceRun;
         if (ev.first && p.returnTokenIds) {
           yield this.chunk(p, [

@@ -1,6 +1,7 @@
 import type { EngineClient } from '../engine/client-types.ts';
 import type { ChatTemplate } from '../text/chat-template.ts';
 import type { Tokenizer } from '../text/types.ts';
+import type { ServingObserver } from './metrics-observer.ts';
 
 /** Everything the endpoint logic needs; the HTTP layer adds only transport concerns on top. */
 export interface ServingOptions {
@@ -22,6 +23,8 @@ export interface ServingOptions {
   eosTokenIds: number[];
   /** Sampling defaults from the model's generation_config.json, used when a request leaves a field null. */
   generationDefaults?: { temperature?: number; top_p?: number; top_k?: number };
+  /** Receives request events for metrics (server/metrics.ts); none are reported when absent. */
+  observer?: ServingObserver;
 }
 
 /** The model name responses carry (api-spec §5.1: never the client's string). */
