@@ -7,13 +7,17 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import { ChatCompletionRequestSchema, CompletionRequestSchema } from '../protocol/schemas.ts';
 import { createServing, type ServingOptions } from '../serving/index.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { ServerMetrics } from './metrics.ts';
 import { sendSse } from './sse.ts';
 
-export interface ServerOptions extends ServingOptions {
+/** The server observes its requests itself (`GET /metrics`), so callers pass no observer. */
+export interface ServerOptions extends Omit<ServingOptions, 'observer'> {
   /** fastify logger setting (default off) */
   logger?: FastifyServerOptions['logger'];
   /** largest accepted request body in bytes (default 32 MiB: long prompts and token-id arrays are big) */
   bodyLimit?: number;
+  /** --max-num-seqs, reported as fastdeploy:max_batch_size on /metrics */
+  maxBatchSize?: number;
 }
 
 /**
@@ -36,7 +40,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     // ignored), so validation must not rewrite the body (dependencies.md §2).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  const serving = createServing(options);
+  const metrics = new ServerMetrics({ engine: options.engine, maxBatchSize: options.maxBatchSize });
+  const serving = createServing({ ...options, observer: metrics });
 
   // The API speaks JSON only; without fastify's text/plain parser a text body is reported as a wrong content
   // type instead of a confusing "body must be object".
@@ -60,6 +65,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
 
   app.get('/v1/models', async () => serving.models());
+
+  // Prometheus text exposition (api-spec §11); the engine gauges are read at scrape time.
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.metrics();
+    return reply.type(metrics.contentType).send(text);
+  });
 
   // Liveness: 200 with an empty body (api-spec §3.1); /ping is SageMaker's name for the same check.
   const healthy = async (_req: unknown, reply: FastifyReply): Promise<void> => {
