@@ -126,6 +126,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
     maxModelLen: engine.maxModelLen,
     enableLogprob: cfg.enableLogprob,
     maxLogprobs: cfg.maxLogprobs,
+    maxBatchSize: cfg.maxNumSeqs,
     eosTokenIds,
     generationDefaults: generationDefaults(modelFile),
   });

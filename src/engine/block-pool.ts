@@ -16,6 +16,8 @@ export class BlockPool {
   private head = -1;
   private tail = -1;
   private freeCount = 0;
+  /** free blocks that still hold a cached prefix */
+  private freeCachedCount = 0;
 
   constructor(readonly numBlocks: number) {
     this.refCount = new Int32Array(numBlocks);
@@ -29,6 +31,11 @@ export class BlockPool {
   /** Blocks no sequence owns (cached or empty): what allocation can draw from. */
   get numFreeBlocks(): number {
     return this.freeCount;
+  }
+
+  /** Unowned blocks that still hold a cached prefix (evictable, but worth keeping). */
+  get numFreeCachedBlocks(): number {
+    return this.freeCachedCount;
   }
 
   /** Blocks registered in the prefix cache, owned or not. */
@@ -98,6 +105,7 @@ export class BlockPool {
     this.tail = b;
     this.queued[b] = 1;
     this.freeCount++;
+    if (this.hashOf[b] !== undefined) this.freeCachedCount++;
   }
 
   private dequeue(b: number): void {
@@ -110,5 +118,6 @@ export class BlockPool {
     else this.tail = p;
     this.queued[b] = 0;
     this.freeCount--;
+    if (this.hashOf[b] !== undefined) this.freeCachedCount--;
   }
 }

@@ -11,7 +11,7 @@ export interface EngineClient {
   readonly maxModelLen: number;
   /** Embedding rows of the model (logits width); ids ≥ tokenizer size are padding. */
   readonly modelVocabSize: number;
-  /** Occupancy (running/waiting requests, KV blocks), for /metrics. */
-  stats(): Promise<EngineStats>;
+  /** Occupancy (running/waiting requests, KV blocks) as of the latest scheduling decision, for /metrics. */
+  stats(): EngineStats;
   close(): Promise<void>;
 }

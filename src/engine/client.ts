@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EngineClient } from './client-types.ts';
 import type { EngineInfo, EngineOptions, FromWorker, ToWorker } from './protocol.ts';
-import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
+import { type EngineOutput, type EngineRequest, type EngineStats, SharedStats } from './types.ts';
 
 /** Outputs of one request, waiting for its consumer. */
 class OutputQueue {
@@ -27,16 +27,16 @@ class OutputQueue {
  */
 export class AsyncEngine implements EngineClient {
   private readonly queues = new Map<string, OutputQueue>();
-  private statsWaiters: ((s: EngineStats) => void)[] = [];
+  private readonly sharedStats: SharedStats;
   private dead: string | undefined;
 
   private constructor(
     private readonly worker: Worker,
     readonly info: EngineInfo,
   ) {
+    this.sharedStats = new SharedStats(info.stats);
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'outputs') for (const out of msg.outputs) this.queues.get(out.id)?.push(out);
-      else if (msg.type === 'stats') this.statsWaiters.shift()?.(msg.stats);
       else if (msg.type === 'fatal') this.failAll(`engine failed: ${msg.error}`);
     });
     worker.on('error', (err) => this.failAll(`engine failed: ${err.message}`));
@@ -101,13 +101,9 @@ export class AsyncEngine implements EngineClient {
     }
   }
 
-  /** Occupancy of the engine (answered between steps, so it reflects a consistent state). */
-  stats(): Promise<EngineStats> {
-    if (this.dead) return Promise.reject(new Error(this.dead));
-    return new Promise((resolve) => {
-      this.statsWaiters.push(resolve);
-      this.post({ type: 'stats' });
-    });
+  /** Occupancy of the engine as of its latest scheduling decision (read from shared memory, never waits). */
+  stats(): EngineStats {
+    return this.sharedStats.read();
   }
 
   async close(): Promise<void> {

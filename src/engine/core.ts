@@ -21,9 +21,14 @@ export class EngineCore {
   private readonly scheduler: Scheduler;
   private readonly sequences = new Map<string, Sequence>();
 
+  /**
+   * @param onScheduled called after each step's scheduling decision, before the model runs (the
+   *   worker publishes stats there, so observers see a long prefill as running while it runs)
+   */
   constructor(
     private readonly model: Transformer,
     private readonly config: EngineCoreConfig,
+    private readonly onScheduled: () => void = () => {},
   ) {
     const spec = model.spec;
     this.kv = new KvCache(spec.numLayers, spec.numKvHeads * spec.headDim, config.blockSize, config.numBlocks);
@@ -42,6 +47,7 @@ export class EngineCore {
       numWaiting: this.scheduler.numWaiting,
       numBlocks: this.kv.numBlocks,
       numFreeBlocks: pool.numFreeBlocks,
+      numFreeCachedBlocks: pool.numFreeCachedBlocks,
       numCachedBlocks: pool.numCachedBlocks,
     };
   }
@@ -77,6 +83,7 @@ export class EngineCore {
   /** Runs one model step and returns the outputs it produced. */
   step(): EngineOutput[] {
     const chunks = this.scheduler.schedule();
+    this.onScheduled();
     if (chunks.length === 0) return [];
 
     const batch = this.buildBatch(chunks);

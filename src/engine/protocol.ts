@@ -1,5 +1,5 @@
 import type { WeightQuantization } from '../config/server-config.ts';
-import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
+import type { EngineOutput, EngineRequest } from './types.ts';
 
 /** Everything the engine core needs to start; sent to the worker thread as its workerData. */
 export interface EngineOptions {
@@ -27,16 +27,16 @@ export interface EngineInfo {
   numBlocks: number;
   blockSize: number;
   isa: string;
+  /** the SharedStats buffer the worker keeps current */
+  stats: SharedArrayBuffer;
 }
 
 export type ToWorker =
   | { type: 'add'; request: EngineRequest }
   | { type: 'abort'; id: string }
-  | { type: 'stats' }
   | { type: 'shutdown' };
 
 export type FromWorker =
   | { type: 'ready'; info: EngineInfo }
   | { type: 'outputs'; outputs: EngineOutput[] }
-  | { type: 'stats'; stats: EngineStats }
   | { type: 'fatal'; error: string };

@@ -54,6 +54,37 @@ export interface EngineStats {
   numBlocks: number;
   /** blocks no request owns (including cached ones that can be evicted) */
   numFreeBlocks: number;
-  /** blocks registered in the prefix cache */
+  /** free blocks that still hold a cached prefix (evicted only when space runs out) */
+  numFreeCachedBlocks: number;
+  /** blocks registered in the prefix cache, owned or not */
   numCachedBlocks: number;
+}
+
+const STATS_FIELDS = ['numRunning', 'numWaiting', 'numBlocks', 'numFreeBlocks', 'numFreeCachedBlocks', 'numCachedBlocks'] as const;
+
+/**
+ * Engine stats in shared memory: the worker writes them after every scheduling decision, the main
+ * thread reads them at any time — also in the middle of a long step, when the worker cannot answer
+ * messages.
+ */
+export class SharedStats {
+  private readonly cells: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(STATS_FIELDS.length * 4)) {
+    this.cells = new Int32Array(buffer);
+  }
+
+  write(stats: EngineStats): void {
+    STATS_FIELDS.forEach((f, i) => {
+      Atomics.store(this.cells, i, stats[f]);
+    });
+  }
+
+  read(): EngineStats {
+    const out = {} as EngineStats;
+    STATS_FIELDS.forEach((f, i) => {
+      out[f] = Atomics.load(this.cells, i);
+    });
+    return out;
+  }
 }

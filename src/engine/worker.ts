@@ -10,7 +10,7 @@ import { native } from '../native/index.ts';
 import { EngineCore } from './core.ts';
 import { KvCache } from './kv-cache.ts';
 import type { EngineInfo, EngineOptions, FromWorker, ToWorker } from './protocol.ts';
-import type { EngineOutput } from './types.ts';
+import { type EngineOutput, SharedStats } from './types.ts';
 
 const DEFAULT_KV_CACHE_BYTES = 2 * 1024 ** 3;
 
@@ -32,7 +32,9 @@ function start(options: EngineOptions): void {
   const affordable = Math.floor((options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / perBlock);
   const numBlocks = Math.max(Math.ceil(maxModelLen / blockSize), Math.min(wanted, affordable));
 
-  const core = new EngineCore(new Transformer(model, native), {
+  const shared = new SharedStats();
+  const publish = (): void => shared.write(core.stats());
+  const core: EngineCore = new EngineCore(new Transformer(model, native), {
     blockSize,
     numBlocks,
     maxNumSeqs,
@@ -40,7 +42,8 @@ function start(options: EngineOptions): void {
     enableChunkedPrefill: options.enableChunkedPrefill ?? true,
     enablePrefixCaching: options.enablePrefixCaching ?? true,
     vocabLimit: Math.min(options.vocabLimit ?? spec.vocabSize, spec.vocabSize),
-  });
+  }, publish);
+  publish();
   const info: EngineInfo = {
     maxModelLen,
     modelVocabSize: spec.vocabSize,
@@ -48,6 +51,7 @@ function start(options: EngineOptions): void {
     numBlocks,
     blockSize,
     isa: native.isa,
+    stats: shared.buffer,
   };
 
   let stepping = false;
@@ -61,6 +65,7 @@ function start(options: EngineOptions): void {
       send({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       process.exit(1);
     }
+    publish();
     if (outputs.length > 0) send({ type: 'outputs', outputs });
     schedule();
   };
@@ -84,13 +89,11 @@ function start(options: EngineOptions): void {
         if (out) send({ type: 'outputs', outputs: [out] });
         break;
       }
-      case 'stats':
-        send({ type: 'stats', stats: core.stats() });
-        break;
       case 'shutdown':
         port.close();
         return;
     }
+    publish();
     schedule();
   });
   send({ type: 'ready', info });

@@ -17,18 +17,16 @@
  *
  * Engine gauges ("gpu" in the names is FastDeploy's; here the blocks are the CPU KV cache's):
  * - `available_gpu_block_num`: blocks no request owns, including cached prefixes that can be evicted.
- * - `free_gpu_block_num`: EngineStats cannot tell which free blocks hold cached prefixes, so this reports the
- *   same number as `available_gpu_block_num`.
+ * - `free_gpu_block_num`: blocks no request owns and no cached prefix occupies.
  * - `prefix_cache_block_num` is a tsdeploy addition: blocks registered in the prefix cache, owned or not.
- * The engine answers stats between steps, so a scrape during a long step (a big prefill) would wait for it: a
- * scrape waits at most STATS_WAIT_MS and otherwise shows the latest snapshot it has (the late answer becomes the
- * next scrape's fallback), keeping /metrics responsive. If the engine failed, the gauges keep their last values.
+ * The engine publishes its stats in shared memory after every scheduling decision, so a scrape never waits,
+ * also not in the middle of a long step.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChoiceCounts, RequestCounts, RequestObserver, ServingObserver } from '../serving/metrics-observer.ts';
 import type { ServingOptions } from '../serving/options.ts';
 
-type EngineStats = Awaited<ReturnType<ServingOptions['engine']['stats']>>;
+type EngineStats = ReturnType<ServingOptions['engine']['stats']>;
 
 export interface MetricsOptions {
   /** The engine whose occupancy the gauges show. */
@@ -36,9 +34,6 @@ export interface MetricsOptions {
   /** --max-num-seqs, shown as `fastdeploy:max_batch_size` (the gauge is absent when unknown). */
   maxBatchSize?: number;
 }
-
-/** How long a scrape waits for fresh engine stats before it shows the latest snapshot. */
-const STATS_WAIT_MS = 250;
 
 /** FastDeploy's buckets (api-spec §11). */
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0];
@@ -76,12 +71,6 @@ export class ServerMetrics implements ServingObserver {
   /** prompt and cached tokens of every finished choice, for hit_token_rate */
   private choicePromptTokens = 0;
   private choiceCachedTokens = 0;
-  /** the engine's latest answer to stats() */
-  private lastStats: EngineStats | undefined;
-  /** a stats() call not answered yet (at most one at a time) */
-  private statsInFlight: Promise<void> | undefined;
-  /** what the gauges of the current scrape read, shared so that one scrape asks the engine once */
-  private scrapeStats: Promise<EngineStats | undefined> | undefined;
 
   constructor(private readonly opts: MetricsOptions) {
     const registers = [this.registry];
@@ -137,8 +126,8 @@ export class ServerMetrics implements ServingObserver {
     );
     this.engineGauge(
       'free_gpu_block_num',
-      'Number of free blocks in cache (tsdeploy: same as available_gpu_block_num)',
-      (s) => s.numFreeBlocks,
+      'Number of free blocks in cache (not owned and not holding a cached prefix)',
+      (s) => s.numFreeBlocks - s.numFreeCachedBlocks,
     );
     this.engineGauge('max_gpu_block_num', 'Number of total blocks determined when service started', (s) => s.numBlocks);
     this.engineGauge(
@@ -158,8 +147,6 @@ export class ServerMetrics implements ServingObserver {
         registers,
       }).set(opts.maxBatchSize);
     }
-    // A first snapshot while the engine is idle, so that even a scrape during a long first step has one.
-    void this.refreshStats();
   }
 
   /** Content-Type of `metrics()`'s text. */
@@ -203,54 +190,16 @@ export class ServerMetrics implements ServingObserver {
     };
   }
 
-  /** A gauge set from the engine's stats at scrape time; all gauges of one scrape share one stats() call. */
+  /** A gauge set from the engine's stats at scrape time. */
   private engineGauge(name: string, help: string, read: (s: EngineStats) => number): void {
-    const metrics = this;
+    const engine = this.opts.engine;
     new Gauge({
       name: `fastdeploy:${name}`,
       help,
       registers: [this.registry],
-      async collect() {
-        const s = await metrics.engineStats();
-        if (s) this.set(read(s));
+      collect() {
+        this.set(read(engine.stats()));
       },
     });
-  }
-
-  private engineStats(): Promise<EngineStats | undefined> {
-    this.scrapeStats ??= this.freshStats().finally(() => {
-      this.scrapeStats = undefined;
-    });
-    return this.scrapeStats;
-  }
-
-  /** Fresh stats when the engine answers within STATS_WAIT_MS, else the latest snapshot (if any). */
-  private async freshStats(): Promise<EngineStats | undefined> {
-    const answered = this.refreshStats();
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, STATS_WAIT_MS);
-    });
-    await Promise.race([answered, waited]);
-    clearTimeout(timer);
-    return this.lastStats;
-  }
-
-  /** Asks the engine for stats unless a question is already out; settles when `lastStats` is updated. */
-  private refreshStats(): Promise<void> {
-    if (!this.statsInFlight) {
-      const asked = (async () => {
-        try {
-          this.lastStats = await this.opts.engine.stats();
-        } catch {
-          // A failed engine: the gauges keep their last values.
-        }
-      })();
-      this.statsInFlight = asked;
-      void asked.then(() => {
-        if (this.statsInFlight === asked) this.statsInFlight = undefined;
-      });
-    }
-    return this.statsInFlight;
   }
 }

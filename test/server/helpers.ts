@@ -29,7 +29,7 @@ export class ObservedEngine implements EngineClient {
     return this.inner.modelVocabSize;
   }
 
-  stats(): Promise<EngineStats> {
+  stats(): EngineStats {
     return this.inner.stats();
   }
 

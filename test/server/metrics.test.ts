@@ -2,8 +2,6 @@
 // up to the responses' usage, histogram counts, engine gauges at rest, and prefix-cache hits.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EngineClient } from '../../src/engine/client-types.ts';
-import { createServer } from '../../src/server/app.ts';
 import { buckets125 } from '../../src/server/metrics.ts';
 import { createServing } from '../../src/serving/index.ts';
 import type { ServingObserver } from '../../src/serving/metrics-observer.ts';
@@ -174,40 +172,6 @@ describe('GET /metrics', () => {
     const { samples: a } = await scrape(f);
     assert.equal(delta(b, a, `${FD}requests_number`), 0);
     assert.equal(delta(b, a, `${FD}request_params_max_tokens_count`), 0);
-  });
-
-  it('answers without waiting for an engine that is busy in a long step', async () => {
-    let asked = 0;
-    const busy: EngineClient = {
-      maxModelLen: f.engine.maxModelLen,
-      modelVocabSize: f.engine.modelVocabSize,
-      generate: (request, signal) => f.engine.generate(request, signal),
-      stats: () => {
-        asked++;
-        return new Promise(() => {}); // never answered
-      },
-      close: async () => {},
-    };
-    const app = createServer({
-      engine: busy,
-      tokenizer: f.tokenizer,
-      modelPath: MODEL_DIR,
-      maxModelLen: MAX_MODEL_LEN,
-      enableLogprob: false,
-      eosTokenIds: f.tokenizer.eosTokenIds,
-    });
-    try {
-      for (let i = 0; i < 2; i++) {
-        const t0 = performance.now();
-        const res = await app.inject({ method: 'GET', url: '/metrics' });
-        assert.equal(res.statusCode, 200);
-        assert.ok(performance.now() - t0 < 2000, 'the scrape waited for the engine');
-        assert.match(res.body, /^fastdeploy:requests_number 0$/m);
-      }
-      assert.equal(asked, 1, 'one stats question at a time');
-    } finally {
-      await app.close();
-    }
   });
 
   it('reports prefix-cache hits of a shared-prefix request', async () => {
