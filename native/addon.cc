@@ -12,6 +12,7 @@
 #include "matmul.h"
 #include "mmap.h"
 #include "quant.h"
+#include "threadpool.h"
 
 namespace {
 
@@ -327,6 +328,22 @@ Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
   return arr;
 }
 
+// ---- thread pool ------------------------------------------------------------------------------
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tsd::numThreads()); }
+
+Napi::Value DefaultThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), tsd::defaultThreads());
+}
+
+// setThreads(n): threads the kernels use (the caller plus n − 1 pool workers).
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  int64_t n;
+  if (!intArg(info, 0, "setThreads", "n", 1, tsd::kMaxThreads, &n)) return info.Env().Undefined();
+  tsd::setThreads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsd::initIsa();
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
@@ -340,6 +357,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getIsa", Napi::Function::New(env, GetIsa));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("defaultThreads", Napi::Function::New(env, DefaultThreads));
   return exports;
 }
 

@@ -4,8 +4,9 @@
 // an online softmax (f32, running max subtracted): per block, the scores of its positions, the
 // block max, p = exp(s − m), and o ← o·α + Σ p·v. All reductions have a fixed order that depends
 // only on the token's position, the block size and headDim, so a token's output never depends on
-// the other tokens of the batch. The SIMD variants score 16 (AVX-512) or 8 (AVX2) positions at
-// once (one accumulator each, then a transposing reduction) and use a polynomial exp.
+// the other tokens of the batch. Each (token, KV head) is one task of the thread pool. The SIMD
+// variants score 16 (AVX-512) or 8 (AVX2) positions at once (one accumulator each, then a
+// transposing reduction) and use a polynomial exp.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "cpu.h"
 #include "kernels.h"
 #include "simd.h"
+#include "threadpool.h"
 
 namespace tsd {
 
@@ -333,13 +335,10 @@ TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span* sp
 
 }  // namespace
 
-void attention(const AttentionArgs& a) {
-  TileFn tile = tileScalar;
-  switch (currentIsa()) {
-    case Isa::Avx512: tile = tileAvx512; break;
-    case Isa::Avx2: tile = tileAvx2; break;
-    case Isa::Scalar: break;
-  }
+namespace {
+
+/** Output of token t for the query heads of KV head h (one task of the thread pool). */
+void attendGroup(const AttentionArgs& a, TileFn tile, int64_t t, int64_t h) {
   const int64_t hd = a.headDim;
   const int64_t g = a.nHeads / a.nKvHeads;
   const int64_t kvWidth = a.nKvHeads * hd;
@@ -358,37 +357,57 @@ void attention(const AttentionArgs& a) {
   float* m = o + g * hd;                       // [g] running max
   float* l = m + g;                            // [g] running sum of exp
 
-  for (int64_t t = 0; t < a.T; t++) {
-    const int32_t* table = a.blockTables + static_cast<int64_t>(a.tokenSeq[t]) * a.maxBlocksPerSeq;
-    const int64_t len = static_cast<int64_t>(a.tokenPos[t]) + 1;
-    for (int64_t h = 0; h < a.nKvHeads; h++) {
-      const float* qg = a.q + (t * a.nHeads + h * g) * hd;
-      std::memset(o, 0, static_cast<size_t>(g * hd) * sizeof(float));
-      for (int64_t j = 0; j < g; j++) {
-        m[j] = -std::numeric_limits<float>::infinity();
-        l[j] = 0.0f;
-      }
-      // tiles of ≥ tileMax positions made of spans (≤ tileMax positions of one block each)
-      int64_t p = 0;
-      while (p < len) {
-        int64_t nSpans = 0, positions = 0;
-        while (p < len && positions < tileMax) {
-          const int64_t b = p / bs, off = p % bs;
-          const int64_t blockEnd = (b + 1) * bs < len ? (b + 1) * bs : len;
-          const int64_t n = blockEnd - p < tileMax ? blockEnd - p : tileMax;
-          const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth + h * hd;
-          spans[nSpans++] = Span{a.kCache + base, a.vCache + base, n};
-          positions += n;
-          p += n;
-        }
-        tile(qg, g, hd, spans, nSpans, kvWidth, a.scale, m, l, o, s);
-      }
-      float* og = a.out + (t * a.nHeads + h * g) * hd;
-      for (int64_t j = 0; j < g; j++) {
-        const float inv = 1.0f / l[j];
-        for (int64_t d = 0; d < hd; d++) og[j * hd + d] = o[j * hd + d] * inv;
-      }
+  const int32_t* table = a.blockTables + static_cast<int64_t>(a.tokenSeq[t]) * a.maxBlocksPerSeq;
+  const int64_t len = static_cast<int64_t>(a.tokenPos[t]) + 1;
+  const float* qg = a.q + (t * a.nHeads + h * g) * hd;
+  std::memset(o, 0, static_cast<size_t>(g * hd) * sizeof(float));
+  for (int64_t j = 0; j < g; j++) {
+    m[j] = -std::numeric_limits<float>::infinity();
+    l[j] = 0.0f;
+  }
+  // tiles of ≥ tileMax positions made of spans (≤ tileMax positions of one block each)
+  int64_t p = 0;
+  while (p < len) {
+    int64_t nSpans = 0, positions = 0;
+    while (p < len && positions < tileMax) {
+      const int64_t b = p / bs, off = p % bs;
+      const int64_t blockEnd = (b + 1) * bs < len ? (b + 1) * bs : len;
+      const int64_t n = blockEnd - p < tileMax ? blockEnd - p : tileMax;
+      const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth + h * hd;
+      spans[nSpans++] = Span{a.kCache + base, a.vCache + base, n};
+      positions += n;
+      p += n;
     }
+    tile(qg, g, hd, spans, nSpans, kvWidth, a.scale, m, l, o, s);
+  }
+  float* og = a.out + (t * a.nHeads + h * g) * hd;
+  for (int64_t j = 0; j < g; j++) {
+    const float inv = 1.0f / l[j];
+    for (int64_t d = 0; d < hd; d++) og[j * hd + d] = o[j * hd + d] * inv;
+  }
+}
+
+/** Below this many multiply-adds (Σ context × heads × headDim × 2) a call stays on one thread. */
+constexpr int64_t kMinParallelWork = int64_t{1} << 16;
+
+}  // namespace
+
+void attention(const AttentionArgs& a) {
+  TileFn tile = tileScalar;
+  switch (currentIsa()) {
+    case Isa::Avx512: tile = tileAvx512; break;
+    case Isa::Avx2: tile = tileAvx2; break;
+    case Isa::Scalar: break;
+  }
+  // one task per (token, KV head); each writes its own slice of out
+  const int64_t tasks = a.T * a.nKvHeads;
+  int64_t work = 0;
+  for (int64_t t = 0; t < a.T; t++) work += (static_cast<int64_t>(a.tokenPos[t]) + 1) * a.nHeads * a.headDim * 2;
+  auto body = [&](int64_t i) { attendGroup(a, tile, i / a.nKvHeads, i % a.nKvHeads); };
+  if (work < kMinParallelWork) {
+    for (int64_t i = 0; i < tasks; i++) body(i);
+  } else {
+    parallelFor(tasks, body);
   }
 }
 

@@ -1,9 +1,12 @@
 // Scalar dequantisation of every supported ggml format (models.md §2.5) and the embedding lookup.
 #include "dequant.h"
 
+#include <algorithm>
+
 #include "cpu.h"
 #include "matmul.h"
 #include "quant.h"
+#include "threadpool.h"
 
 namespace tsd {
 
@@ -162,7 +165,19 @@ void getRows(float* out, int type, int64_t cols, const uint8_t* data, const int3
   auto deq = dequantizeRow;
   if (currentIsa() == Isa::Avx512) deq = dequantRowAvx512;
   else if (currentIsa() == Isa::Avx2) deq = dequantRowAvx2;
-  for (int64_t i = 0; i < n; i++) deq(type, data + static_cast<size_t>(ids[i]) * rb, out + i * cols, cols);
+  // rows in chunks of ≈ 16K elements over the thread pool (prefill batches)
+  const int64_t per = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+  const int64_t chunks = (n + per - 1) / per;
+  auto body = [&](int64_t c) {
+    for (int64_t i = c * per; i < std::min(n, (c + 1) * per); i++) {
+      deq(type, data + static_cast<size_t>(ids[i]) * rb, out + i * cols, cols);
+    }
+  };
+  if (n * cols < (int64_t{1} << 16)) {
+    for (int64_t c = 0; c < chunks; c++) body(c);
+  } else {
+    parallelFor(chunks, body);
+  }
 }
 
 }  // namespace tsd

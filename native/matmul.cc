@@ -1,4 +1,4 @@
-// matmul dispatch and the portable scalar variant.
+// matmul dispatch (route, ISA, row chunks over the thread pool) and the portable scalar variant.
 #include "matmul.h"
 
 #include <algorithm>
@@ -7,22 +7,38 @@
 #include "cpu.h"
 #include "quant.h"
 #include "simd.h"
+#include "threadpool.h"
 
 namespace tsd {
 
 namespace {
 
-void matmulScalar(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                  float* scratch) {
+/** Rows of work a chunk gets at least (multiply-adds), and below which a call stays on one thread. */
+constexpr int64_t kChunkMacs = int64_t{1} << 18;
+constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
+/** Chunks start at multiples of this many rows, so the kernels' row panels stay whole. */
+constexpr int64_t kChunkAlign = 16;
+
+void matmulScalar(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                  const uint8_t* w, float* scratch) {
   const size_t rb = rowBytes(type, cols);
   const int64_t tb = tokenBlock(cols);
   for (int64_t t0 = 0; t0 < T; t0 += tb) {
     const int64_t t1 = std::min(T, t0 + tb);
     for (int64_t r = 0; r < rows; r++) {
       dequantizeRow(type, w + static_cast<size_t>(r) * rb, scratch, cols);
-      for (int64_t t = t0; t < t1; t++) y[t * rows + r] = dotScalar(x + t * cols, scratch, cols);
+      for (int64_t t = t0; t < t1; t++) y[t * ldy + r] = dotScalar(x + t * cols, scratch, cols);
     }
   }
+}
+
+/** This thread's 64-byte aligned f32 scratch for kMaxPanelRows dequantised rows. */
+float* panelScratch(int64_t stride) {
+  thread_local std::vector<float> buffer;
+  const size_t need = static_cast<size_t>(kMaxPanelRows * stride + 16);
+  if (buffer.size() < need) buffer.resize(need);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
 }  // namespace
@@ -33,17 +49,33 @@ void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t
     std::fill(y, y + T * rows, 0.0f);
     return;
   }
-  // per-thread f32 scratch for dequantised weight rows, 64-byte aligned
-  thread_local std::vector<float> buffer;
-  const int64_t stride = scratchStride(cols);
-  const size_t need = static_cast<size_t>(kMaxPanelRows * stride + 16);
-  if (buffer.size() < need) buffer.resize(need);
-  const uintptr_t addr = reinterpret_cast<uintptr_t>(buffer.data());
-  float* scratch = buffer.data() + ((64 - addr % 64) % 64) / sizeof(float);
-  switch (currentIsa()) {
-    case Isa::Avx512: matmulAvx512(y, x, T, type, rows, cols, w, scratch, stride); break;
-    case Isa::Avx2: matmulAvx2(y, x, T, type, rows, cols, w, scratch, stride); break;
-    case Isa::Scalar: matmulScalar(y, x, T, type, rows, cols, w, scratch); break;
+  const Isa isa = currentIsa();
+  const size_t rb = rowBytes(type, cols);
+
+  const int threads = numThreads();
+  const int64_t macsPerRow = T * cols;
+  // about kChunkMacs per chunk, but at least two chunks per thread
+  int64_t per = std::min<int64_t>((kChunkMacs + macsPerRow - 1) / macsPerRow, (rows + 2 * threads - 1) / (2 * threads));
+  per = std::max<int64_t>(kChunkAlign, (per + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
+  const int64_t nChunks = (rows + per - 1) / per;
+
+  auto body = [&](int64_t c) {
+    const int64_t r0 = c * per;
+    const int64_t n = std::min(per, rows - r0);
+    float* yc = y + r0;
+    const uint8_t* wc = w + static_cast<size_t>(r0) * rb;
+    const int64_t stride = scratchStride(cols);
+    float* scratch = panelScratch(stride);
+    switch (isa) {
+      case Isa::Avx512: return matmulAvx512(yc, rows, x, T, type, n, cols, wc, scratch, stride);
+      case Isa::Avx2: return matmulAvx2(yc, rows, x, T, type, n, cols, wc, scratch, stride);
+      case Isa::Scalar: return matmulScalar(yc, rows, x, T, type, n, cols, wc, scratch);
+    }
+  };
+  if (threads == 1 || nChunks == 1 || T * rows * cols < kMinParallelMacs) {
+    for (int64_t c = 0; c < nChunks; c++) body(c);
+  } else {
+    parallelFor(nChunks, body);
   }
 }
 

@@ -2,8 +2,11 @@
 //
 // Every variant works on panels of weight rows converted to f32 (exact dequantisation, see
 // quant.h) and computes each output element as one dot product whose summation order depends only
-// on `cols` and the ISA (simd.h). Tiling over tokens and rows only interleaves independent dot
-// products, so a token's outputs are bit-identical whatever the batch it is part of.
+// on `cols` and the ISA (simd.h).
+//
+// The rows are split into chunks run by the thread pool (threadpool.h). Tiling over tokens and rows
+// and the split over threads only interleave independent dot products, so a token's outputs are
+// bit-identical whatever the batch it is part of and however many threads run.
 #pragma once
 #include <cstdint>
 
@@ -31,11 +34,12 @@ inline int64_t tokenBlock(int64_t cols) {
 
 void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w);
 
-// SIMD variants; scratch is 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats.
-void matmulAvx2(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                float* scratch, int64_t scratchStride);
-void matmulAvx512(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                  float* scratch, int64_t scratchStride);
+// Float-activation SIMD variants over `rows` rows starting at w, writing y[t × ldy + r]; scratch is
+// 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats.
+void matmulAvx2(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                const uint8_t* w, float* scratch, int64_t scratchStride);
+void matmulAvx512(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                  const uint8_t* w, float* scratch, int64_t scratchStride);
 
 /** Per-ISA row dequantisation (bit-identical to the scalar dequantizeRow), used by getRows. */
 void dequantRowAvx2(int type, const uint8_t* src, float* dst, int64_t cols);

@@ -159,8 +159,8 @@ const TileFn<L> kTiles[2][4] = {
 
 /** Loop nest as in matmul_avx512.cc: token blocks → panels of 4 weight rows → tiles of ≤ 2 tokens. */
 template <class L, bool kScratch>
-TSD_AVX2 void drive(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                    float* scratch, int64_t scratchStride) {
+TSD_AVX2 void drive(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                    const uint8_t* w, float* scratch, int64_t scratchStride) {
   const size_t rb = rowBytes(type, cols);
   const int64_t tb = tokenBlock(cols);
   const int64_t panel = 4;
@@ -183,7 +183,7 @@ TSD_AVX2 void drive(float* y, const float* x, int64_t T, int type, int64_t rows,
       }
       for (int64_t t = t0; t < t1; t += 2) {
         const int64_t tn = std::min<int64_t>(2, t1 - t);
-        kTiles<L>[tn - 1][rn - 1](y + t * rows + r0, rows, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
+        kTiles<L>[tn - 1][rn - 1](y + t * ldy + r0, ldy, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
       }
     }
   }
@@ -230,19 +230,19 @@ TSD_AVX2 void dequantRowAvx2(int type, const uint8_t* src, float* dst, int64_t c
   }
 }
 
-void matmulAvx2(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
-                float* scratch, int64_t scratchStride) {
+void matmulAvx2(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                const uint8_t* w, float* scratch, int64_t scratchStride) {
   if (T <= kFusedMaxTokens || type == kF32) {
     switch (type) {
-      case kF32: return drive<RowF32, false>(y, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kF16: return drive<RowF16, false>(y, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kBF16: return drive<RowBF16, false>(y, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ8_0: return drive<RowQ8_0, false>(y, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ4_0: return drive<RowQ4_0, false>(y, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kF32: return drive<RowF32, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kF16: return drive<RowF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kBF16: return drive<RowBF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kQ8_0: return drive<RowQ8_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kQ4_0: return drive<RowQ4_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
       default: break;
     }
   }
-  drive<RowF32, true>(y, x, T, type, rows, cols, w, scratch, scratchStride);
+  drive<RowF32, true>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
 }
 
 }  // namespace tsd

@@ -3,7 +3,8 @@
  *
  * The wrapper is thin: it checks argument sizes (a wrong size would corrupt memory; the addon checks
  * again, together with index ranges) and flattens the structured arguments into the addon's
- * positional ones. Every call runs synchronously on the calling thread.
+ * positional ones. Every call is synchronous: it returns when the result is written. Large calls
+ * are split over the addon's thread pool (see `native.setThreads`), the calling thread included.
  */
 import { createRequire } from 'node:module';
 import { checkArgs } from './reference.ts';
@@ -56,6 +57,9 @@ interface Addon {
   getIsa(): Isa;
   setIsa(isa: string): void;
   supportedIsas(): Isa[];
+  getThreads(): number;
+  setThreads(n: number): void;
+  defaultThreads(): number;
 }
 
 function load(): Addon {
@@ -73,6 +77,13 @@ const addon = load();
 export const native: NativeKernels = {
   get isa(): string {
     return addon.getIsa();
+  },
+  get threads(): number {
+    return addon.getThreads();
+  },
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: n must be an integer ≥ 1, got ${n}`);
+    addon.setThreads(n);
   },
   mapFile(path: string): ArrayBuffer {
     return addon.mapFile(path);
@@ -160,4 +171,14 @@ export function supportedIsas(): Isa[] {
  */
 export function setIsa(isa: Isa): void {
   addon.setIsa(isa);
+}
+
+/** Threads the addon uses by default: the cores this process may run on. */
+export function defaultThreads(): number {
+  return addon.defaultThreads();
+}
+
+/** Size the addon's thread pool for the whole process (same as `native.setThreads`). */
+export function setThreads(n: number): void {
+  native.setThreads(n);
 }

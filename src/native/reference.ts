@@ -598,8 +598,8 @@ export function attention(
   }
 }
 
-/** The reference kernels with the addon's interface (minus isa and mapFile). */
-export const reference: Omit<NativeKernels, 'isa' | 'mapFile'> = {
+/** The reference kernels with the addon's interface (minus isa, threads and mapFile). */
+export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | 'mapFile'> = {
   matmul,
   getRows,
   rmsNorm,

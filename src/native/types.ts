@@ -52,6 +52,13 @@ export interface AttentionBatch {
 export interface NativeKernels {
   /** Which instruction set the dispatcher chose ("avx512", "avx2", "scalar"). */
   readonly isa: string;
+  /** Threads the kernels use: the calling thread plus threads − 1 pool workers. */
+  readonly threads: number;
+  /**
+   * Size the addon's thread pool (default: the cores this process may run on, or TSDEPLOY_THREADS).
+   * Results never depend on it: every output element is computed by one thread in a fixed order.
+   */
+  setThreads(n: number): void;
   /** Memory-map a file read-only; the mapping lives as long as the returned buffer. */
   mapFile(path: string): ArrayBuffer;
   /** y[T × w.rows] = x[T × w.cols] · wᵀ */

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import { native, setIsa, supportedIsas } from '../../src/native/index.ts';
+import { Worker } from 'node:worker_threads';
+import { defaultThreads, native, setIsa, supportedIsas } from '../../src/native/index.ts';
 import * as ref from '../../src/native/reference.ts';
 import { type AttentionBatch, GgmlType, RopePairing, type WeightMatrix } from '../../src/native/types.ts';
 import { assertBitEqual, assertClose, Rng, randomWeight, unaligned } from './helpers.ts';
@@ -385,6 +386,103 @@ for (const isa of isas) {
     });
   });
 }
+
+describe('thread pool', () => {
+  const initialThreads = native.threads;
+  after(() => native.setThreads(initialThreads));
+
+  it('defaults to the cores of the machine and can be resized', () => {
+    assert.equal(initialThreads, defaultThreads());
+    assert.ok(initialThreads >= 1);
+    native.setThreads(3);
+    assert.equal(native.threads, 3);
+    assert.throws(() => native.setThreads(0), /setThreads/);
+    assert.throws(() => native.setThreads(1.5), /setThreads/);
+  });
+
+  it('several JS threads may call the kernels at once (the pool serves one, the others run alone)', async () => {
+    native.setThreads(2);
+    const rng = new Rng(31);
+    const w = randomWeight(rng, GgmlType.Q8_0, 512, 1024);
+    const T = 3;
+    const x = rng.f32(T * w.cols);
+    const expected = new Float32Array(T * w.rows);
+    native.matmul(expected, x, T, w);
+    const fixture = new URL('./fixtures/matmul-worker.mjs', import.meta.url);
+    const workers = [0, 1].map(
+      () =>
+        new Promise<Float32Array[]>((resolve, reject) => {
+          const worker = new Worker(fixture, { workerData: { w, x, T, iterations: 200 } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    );
+    for (let i = 0; i < 100; i++) {
+      const y = new Float32Array(T * w.rows);
+      native.matmul(y, x, T, w);
+      assertBitEqual(y, expected, `main thread, iteration ${i}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const results of await Promise.all(workers)) {
+      assert.equal(results.length, 1, 'one distinct result per worker');
+      assertBitEqual(results[0], expected, 'worker thread');
+    }
+  });
+
+  for (const isa of isas) {
+    it(`results are bit-identical with 1, 2 and 3 threads [${isa}]`, () => {
+      setIsa(isa);
+      const rng = new Rng(30);
+      for (const type of ALL_TYPES) {
+        const cols = ref.ggmlBlock(type).elems === 256 ? 512 : 384;
+        const w = randomWeight(rng, type, 203, cols);
+        for (const T of [1, 7, 40]) {
+          const x = rng.f32(T * cols);
+          const runs = [1, 2, 3].map((n) => {
+            native.setThreads(n);
+            const y = new Float32Array(T * w.rows);
+            native.matmul(y, x, T, w);
+            return y;
+          });
+          assertBitEqual(runs[1], runs[0], `${GgmlType[type]} T=${T} 2 threads`);
+          assertBitEqual(runs[2], runs[0], `${GgmlType[type]} T=${T} 3 threads`);
+        }
+      }
+      // getRows and attention
+      const emb = randomWeight(rng, GgmlType.Q8_0, 50, 4096);
+      const ids = Int32Array.from({ length: 40 }, () => rng.int(50));
+      const nHeads = 8;
+      const nKv = 2;
+      const hd = 64;
+      const blockSize = 16;
+      const len = 300;
+      const kc = rng.f32(Math.ceil(len / blockSize) * blockSize * nKv * hd);
+      const vc = rng.f32(kc.length);
+      const T = 24;
+      const q = rng.f32(T * nHeads * hd);
+      const batch: AttentionBatch = {
+        tokenSeq: new Int32Array(T),
+        tokenPos: Int32Array.from({ length: T }, (_, t) => len - T + t),
+        blockTables: Int32Array.from({ length: Math.ceil(len / blockSize) }, (_, i) => i),
+        maxBlocksPerSeq: Math.ceil(len / blockSize),
+        blockSize,
+      };
+      const outs = [1, 2, 3].map((n) => {
+        native.setThreads(n);
+        const rows = new Float32Array(ids.length * emb.cols);
+        native.getRows(rows, emb, ids);
+        const att = new Float32Array(T * nHeads * hd);
+        native.attention(att, q, kc, vc, T, nHeads, nKv, hd, 0.125, batch);
+        return [rows, att];
+      });
+      for (const n of [1, 2]) {
+        assertBitEqual(outs[n][0], outs[0][0], `getRows ${n + 1} threads`);
+        assertBitEqual(outs[n][1], outs[0][1], `attention ${n + 1} threads`);
+      }
+      setIsa(initialIsa as 'scalar');
+    });
+  }
+});
 
 describe('argument validation', () => {
   const rng = new Rng(13);
