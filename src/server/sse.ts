@@ -32,6 +32,8 @@ export async function sendSse(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Send the status line now: clients learn the request was accepted before the first token is ready.
+  res.flushHeaders();
   try {
     for await (const chunk of chunks) {
       if (!(await write(res, `data: ${JSON.stringify(chunk)}\n\n`))) break;
