@@ -11,12 +11,14 @@ namespace {
 struct Features {
   bool avx2 = false;
   bool avx512 = false;
+  bool vnni = false;
   Features() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl");
+    vnni = avx512 && __builtin_cpu_supports("avx512vnni");
 #endif
   }
 };
@@ -35,6 +37,8 @@ bool isaSupported(Isa isa) {
   }
   return false;
 }
+
+bool hasAvx512Vnni() { return features().vnni; }
 
 Isa bestIsa() {
   if (isaSupported(Isa::Avx512)) return Isa::Avx512;

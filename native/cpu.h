@@ -16,6 +16,8 @@ const char* isaName(Isa isa);
 bool parseIsa(const char* name, Isa* out);
 /** Switch the dispatch; false (no change) if the CPU does not support `isa`. */
 bool setIsa(Isa isa);
+/** AVX-512 VNNI (vpdpbusd), used by the AVX-512 integer matmul when present. */
+bool hasAvx512Vnni();
 
 }  // namespace tsd
 
@@ -23,3 +25,4 @@ bool setIsa(Isa isa);
 // function is compiled for its own target and only called after the runtime check.
 #define TSD_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TSD_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define TSD_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu.h"
+#include "qmatmul.h"
 #include "quant.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -41,6 +42,43 @@ float* panelScratch(int64_t stride) {
   return buffer.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
+/** Quantised activations in the calling thread's buffer (read by every thread of the call). */
+QActs quantizedActs(int type, const float* x, int64_t T, int64_t cols, Isa isa) {
+  QActs a;
+  a.type = type;
+  a.T = T;
+  a.cols = cols;
+  a.nb = cols / 32;
+  a.nbp = (a.nb + 1) / 2 * 2;
+  thread_local std::vector<uint8_t> buffer;
+  const size_t qBytes = static_cast<size_t>(T * a.qStride());
+  const size_t cBytes = static_cast<size_t>(T * a.cStride()) * 4;
+  const size_t dBytes = static_cast<size_t>(T * a.nbp) * 4;
+  const size_t need = qBytes + cBytes + dBytes + 64;
+  if (buffer.size() < need) buffer.resize(need);
+  uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+  a.c = reinterpret_cast<int32_t*>(base);
+  a.d = reinterpret_cast<float*>(base + cBytes);
+  a.q = reinterpret_cast<int8_t*>(base + cBytes + dBytes);
+
+  auto quantize = [&](int64_t t0, int64_t t1) {
+    switch (isa) {
+      case Isa::Avx512: return quantizeActsAvx512(a, x, t0, t1);
+      case Isa::Avx2: return quantizeActsAvx2(a, x, t0, t1);
+      case Isa::Scalar: return quantizeActs(a, x, t0, t1);
+    }
+  };
+  const int64_t perChunk = std::max<int64_t>(1, 16384 / cols);
+  const int64_t n = (T + perChunk - 1) / perChunk;
+  if (n == 1 || T * cols < kMinParallelMacs) {
+    quantize(0, T);
+  } else {
+    auto body = [&](int64_t i) { quantize(i * perChunk, std::min(T, (i + 1) * perChunk)); };
+    parallelFor(n, body);
+  }
+  return a;
+}
+
 }  // namespace
 
 void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w) {
@@ -51,6 +89,9 @@ void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t
   }
   const Isa isa = currentIsa();
   const size_t rb = rowBytes(type, cols);
+  const bool integer = isIntMatmulType(type);
+  QActs qa;
+  if (integer) qa = quantizedActs(type, x, T, cols, isa);
 
   const int threads = numThreads();
   const int64_t macsPerRow = T * cols;
@@ -64,6 +105,13 @@ void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t
     const int64_t n = std::min(per, rows - r0);
     float* yc = y + r0;
     const uint8_t* wc = w + static_cast<size_t>(r0) * rb;
+    if (integer) {
+      switch (isa) {
+        case Isa::Avx512: return qmatmulAvx512(yc, rows, qa, n, wc);
+        case Isa::Avx2: return qmatmulAvx2(yc, rows, qa, n, wc);
+        case Isa::Scalar: return qmatmulScalar(yc, rows, qa, n, wc);
+      }
+    }
     const int64_t stride = scratchStride(cols);
     float* scratch = panelScratch(stride);
     switch (isa) {

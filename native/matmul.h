@@ -1,8 +1,9 @@
 // y[T × rows] = x[T × cols] · Wᵀ for a weight matrix W [rows × cols] in any supported ggml type.
 //
-// Every variant works on panels of weight rows converted to f32 (exact dequantisation, see
-// quant.h) and computes each output element as one dot product whose summation order depends only
-// on `cols` and the ISA (simd.h).
+// Q8_0 and Q4_0 weights take the integer route (qmatmul.h): activations quantised to int8 blocks
+// once per call, exact integer block dot products. Every other type works on f32 activations with
+// panels of weight rows converted to f32 (exact dequantisation, see quant.h), each output element one
+// dot product whose summation order depends only on `cols` and the ISA (simd.h).
 //
 // The rows are split into chunks run by the thread pool (threadpool.h). Tiling over tokens and rows
 // and the split over threads only interleave independent dot products, so a token's outputs are

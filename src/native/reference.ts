@@ -4,7 +4,9 @@
  * reference quantizers used to build quantised test weights.
  *
  * Dequantisation reproduces the addon's float32 arithmetic step by step with Math.fround, so it is
- * bit-exact; the kernels accumulate in double and differ from the addon by rounding only.
+ * bit-exact. So is the integer matmul of Q8_0/Q4_0 weights (activations quantised to int8 blocks,
+ * see `matmulInt` and native/qmatmul.h). The other kernels accumulate in double and differ from the
+ * addon by rounding only.
  *
  * `checkArgs` holds the argument size checks shared with the addon wrapper (index.ts).
  */
@@ -442,8 +444,131 @@ export const checkArgs = {
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-/** y[T × w.rows] = x[T × w.cols] · wᵀ (double accumulation). */
+// ---- integer matmul (Q8_0 / Q4_0 weights) -------------------------------------------------------
+
+/** Round half to even, the rounding of nearbyint and of the SIMD float → int conversions. */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const diff = v - f;
+  if (diff < 0.5) return f;
+  if (diff > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * fma(a, b, c) for f32 a, b, c with one rounding to f32 (what the C++ fma and the SIMD FMAs compute),
+ * where a·b is exact in double (|a| < 2^29 integers times f32). The double sum s can differ from the
+ * correctly rounded result only when s lies exactly halfway between two f32 values; the exact error
+ * of the double addition (TwoSum) then decides the direction.
+ */
+export function fmaF32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const r = fround(s);
+  if (r === s || !Number.isFinite(s)) return r;
+  const bb = s - p;
+  const err = p - (s - bb) + (c - bb);
+  if (err === 0) return r;
+  const other = 2 * s - r;
+  if (fround(other) !== other) return r; // s is not a midpoint: r is right
+  return err > 0 ? Math.max(r, other) : Math.min(r, other);
+}
+
+/** Activations of one token quantised to int8 blocks of 32 (natural element order). */
+export interface QuantizedActivations {
+  q: Int8Array;
+  /** per-block f32 scale */
+  d: Float32Array;
+}
+
+/**
+ * Q8-style quantisation of the activations (native/qmatmul.h step 1): per block of 32,
+ * d = f32(amax / 127), q = round-half-even(f32(x · f32(1 / d))) (q = 0 when d = 0).
+ */
+export function quantizeActivations(x: ArrayLike<number>, offset: number, cols: number): QuantizedActivations {
+  if (cols % 32 !== 0) throw new RangeError(`quantizeActivations: cols = ${cols} is not a multiple of 32`);
+  const q = new Int8Array(cols);
+  const d = new Float32Array(cols / 32);
+  for (let k = 0; k < cols / 32; k++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(fround(x[offset + 32 * k + i])));
+    const dk = fround(amax / 127);
+    const id = dk !== 0 ? fround(1 / dk) : 0;
+    d[k] = dk;
+    for (let i = 0; i < 32; i++) q[32 * k + i] = roundHalfEven(fround(fround(x[offset + 32 * k + i]) * id));
+  }
+  return { q, d };
+}
+
+/** Integer weight values and f32 block scales of one Q8_0 / Q4_0 row. */
+function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array } {
+  const nb = w.cols / 32;
+  const wq = new Int8Array(w.cols);
+  const dw = new Float32Array(nb);
+  const q4 = w.type === GgmlType.Q4_0;
+  const bytes = q4 ? 18 : 34;
+  let o = row * ggmlRowBytes(w.type, w.cols);
+  for (let k = 0; k < nb; k++, o += bytes) {
+    dw[k] = f16At(w.data, o);
+    for (let i = 0; i < 32; i++) {
+      if (q4) {
+        const b = w.data[o + 2 + (i & 15)];
+        wq[32 * k + i] = (i < 16 ? b & 0x0f : b >> 4) - 8;
+      } else {
+        wq[32 * k + i] = (w.data[o + 2 + i] << 24) >> 24;
+      }
+    }
+  }
+  return { wq, dw };
+}
+
+/**
+ * The integer matmul of Q8_0 / Q4_0 weights, bit-exact with the addon (native/qmatmul.h): exact
+ * integer sums over groups of 4 elements, accumulated with FMAs into 16 f32 lanes (the lane of group
+ * j of block k depends on the type), then a fixed reduction tree.
+ */
+export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
+  checkArgs.matmul(y, x, T, w);
+  if (w.type !== GgmlType.Q8_0 && w.type !== GgmlType.Q4_0) throw new RangeError('matmulInt: Q8_0 or Q4_0 weights');
+  const nb = w.cols / 32;
+  const acts = Array.from({ length: T }, (_, t) => quantizeActivations(x, t * w.cols, w.cols));
+  const q4 = w.type === GgmlType.Q4_0;
+  const lane = (k: number, j: number): number => (q4 ? 8 * (j >> 2) + 4 * (k & 1) + (j & 3) : 8 * (k & 1) + j);
+  const acc = new Float64Array(16);
+  for (let r = 0; r < w.rows; r++) {
+    const { wq, dw } = intRow(w, r);
+    for (let t = 0; t < T; t++) {
+      const { q, d } = acts[t];
+      acc.fill(0);
+      for (let k = 0; k < nb; k++) {
+        const s = fround(dw[k] * d[k]);
+        for (let j = 0; j < 8; j++) {
+          const o = 32 * k + 4 * j;
+          const p = wq[o] * q[o] + wq[o + 1] * q[o + 1] + wq[o + 2] * q[o + 2] + wq[o + 3] * q[o + 3];
+          const l = lane(k, j);
+          acc[l] = fmaF32(p, s, acc[l]);
+        }
+      }
+      const b: number[] = [];
+      for (let i = 0; i < 8; i++) b.push(fround(acc[i] + acc[i + 8]));
+      const c = [0, 1, 2, 3].map((i) => fround(b[i] + b[i + 4]));
+      y[t * w.rows + r] = fround(fround(c[0] + c[2]) + fround(c[1] + c[3]));
+    }
+  }
+}
+
+/**
+ * y[T × w.rows] = x[T × w.cols] · wᵀ: the integer route for Q8_0 / Q4_0 (bit-exact, see matmulInt),
+ * otherwise f32 activations times dequantised weights accumulated in double.
+ */
 export function matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
+  checkArgs.matmul(y, x, T, w);
+  if (w.type === GgmlType.Q8_0 || w.type === GgmlType.Q4_0) return matmulInt(y, x, T, w);
+  matmulF32(y, x, T, w);
+}
+
+/** y = x · wᵀ with f32 activations and dequantised weights, accumulated in double (any type). */
+export function matmulF32(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
   const rb = ggmlRowBytes(w.type, w.cols);
   const row = new Float32Array(w.cols);

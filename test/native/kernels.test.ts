@@ -114,6 +114,49 @@ for (const isa of isas) {
       }
     });
 
+    it('matmul of Q8_0 / Q4_0 weights is bit-exact with the reference integer path', () => {
+      const rng = new Rng(20);
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+        for (const cols of [32, 96, 160, 1024]) {
+          for (const rows of [1, 11, 37]) {
+            const w = randomWeight(rng, type, rows, cols);
+            for (const T of [1, 2, 3, 5, 17]) {
+              const x = rng.f32(T * cols, -3, 3);
+              // awkward blocks: all zero, one value, exact rounding ties (amax 127 → d = 1), huge values
+              if (T > 1) {
+                x.fill(0, 0, 32);
+                x.fill(0, cols, cols + 32);
+                x[cols + 5] = -2;
+                for (let i = 0; i < 32; i++) x[cols + 32 * ((cols / 32) >> 1) + i] = i === 0 ? 127 : -63.5 + i;
+                if (cols >= 96) for (let i = 64; i < 96; i++) x[i] *= 1e30;
+              }
+              const y = new Float32Array(T * rows).fill(Number.NaN);
+              native.matmul(y, x, T, w);
+              const expected = new Float32Array(T * rows);
+              ref.matmul(expected, x, T, w);
+              assertBitEqual(y, expected, `${GgmlType[type]} rows=${rows} cols=${cols} T=${T}`);
+            }
+          }
+        }
+      }
+    });
+
+    it('matmul of Q8_0 / Q4_0 weights stays close to f32 activations (quantisation error)', () => {
+      const rng = new Rng(21);
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+        const cols = 1024;
+        const w = randomWeight(rng, type, 16, cols);
+        const T = 4;
+        const x = rng.f32(T * cols);
+        const y = new Float32Array(T * w.rows);
+        native.matmul(y, x, T, w);
+        const exact = new Float32Array(T * w.rows);
+        ref.matmulF32(exact, x, T, w);
+        // int8 activations: relative error ≈ 2^-8 per element, averaging out over a row
+        assertClose(y, exact, { rtol: 2e-3, scale: absMatmul(x, T, w), what: GgmlType[type] });
+      }
+    });
+
     it('matmul reads F32/F16 weights at any alignment', () => {
       const rng = new Rng(3);
       for (const type of [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0]) {

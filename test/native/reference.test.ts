@@ -11,7 +11,9 @@ import {
   f16BitsToF32,
   f32ToBf16Bits,
   f32ToF16Bits,
+  fmaF32,
   ggmlRowBytes,
+  quantizeActivations,
   quantizeQ4_0,
   quantizeQ8_0,
 } from '../../src/native/reference.ts';
@@ -139,6 +141,49 @@ function packScalesK4(sc: number[], m: number[]): number[] {
 }
 
 const fr = Math.fround;
+
+describe('integer matmul helpers', () => {
+  it('fmaF32 rounds once, also where the double sum lands exactly between two f32 values', () => {
+    // a·b = 64 + δ with 0 < δ < 2^-23: the double sum 2^30 + a·b rounds to the f32 midpoint 2^30 + 64,
+    // which a second rounding would send to even (2^30); the single rounding gives 2^30 + 128.
+    let found = 0;
+    for (let a = 100001; a < 100001 + 4000 && found < 5; a += 2) {
+      const b0 = Math.fround(64 / a);
+      for (const b of [b0, Math.fround(b0 * (1 + 2 ** -23)), Math.fround(b0 * (1 - 2 ** -23))]) {
+        const delta = a * b - 64;
+        if (!(delta > 0 && delta < 2 ** -23)) continue;
+        found++;
+        assert.equal(Math.fround(a * b + 2 ** 30), 2 ** 30, 'double rounding');
+        assert.equal(fmaF32(a, b, 2 ** 30), 2 ** 30 + 128);
+        assert.equal(fmaF32(-a, b, -(2 ** 30)), -(2 ** 30) - 128);
+      }
+    }
+    assert.ok(found > 0, 'found a double-rounding case');
+    // ordinary cases equal the correctly rounded double result
+    const rng = new Rng(5);
+    for (let i = 0; i < 10000; i++) {
+      const a = Math.round(rng.uniform(-70000, 70000));
+      const b = Math.fround(rng.uniform(-1e-3, 1e-3));
+      const c = Math.fround(rng.uniform(-50, 50));
+      const exact = a * b + c;
+      const r = fmaF32(a, b, c);
+      assert.ok(Math.abs(r - exact) <= Math.abs(exact) * 2 ** -24 * 1.0000001, `${a}·${b} + ${c}`);
+    }
+  });
+
+  it('quantizeActivations: d = amax/127, ties to even, zero blocks', () => {
+    const x = new Float32Array(64);
+    x[0] = 127;
+    x[1] = 2.5;
+    x[2] = -2.5;
+    x[3] = 3.5;
+    x[4] = -0.4;
+    const { q, d } = quantizeActivations(x, 0, 64);
+    assert.deepEqual(Array.from(d), [1, 0]);
+    assert.deepEqual(Array.from(q.subarray(0, 5)), [127, 2, -2, 4, 0]);
+    assert.ok(q.subarray(32).every((v) => v === 0));
+  });
+});
 
 describe('block formats (models.md §2.5)', () => {
   const rng = new Rng(2);
