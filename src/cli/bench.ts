@@ -133,7 +133,7 @@ export function parseBenchArgs(argv: string[]): BenchServeConfig | 'help' {
   if (sub !== 'serve') throw new UsageError(`unknown bench subcommand '${sub}' (known: serve)`);
   let f: ParsedFlags;
   try {
-    f = parseFlags(rest, FLAGS);
+    f = parseFlags(rest, FLAGS, 'bench serve');
   } catch (err) {
     // The shared parser names `tsdeploy serve` in its hint; point at the right help.
     if (err instanceof UsageError)
