@@ -29,6 +29,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   },
   { name: 'enable-chunked-prefill', type: 'bool', help: 'split long prompts across steps', defaultText: 'on' },
   { name: 'enable-prefix-caching', type: 'bool', help: 'reuse KV blocks of shared prompt prefixes', defaultText: 'on' },
+  { name: 'threads', type: 'int', help: 'threads for the model kernels', defaultText: 'the usable cores' },
   { name: 'block-size', type: 'int', help: 'KV-cache block size in tokens', defaultText: String(SERVE_DEFAULTS.blockSize) },
   {
     name: 'kv-cache-memory',
@@ -69,6 +70,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     enableChunkedPrefill: (f['enable-chunked-prefill'] as boolean | undefined) ?? SERVE_DEFAULTS.enableChunkedPrefill,
     enablePrefixCaching: (f['enable-prefix-caching'] as boolean | undefined) ?? SERVE_DEFAULTS.enablePrefixCaching,
     blockSize: positive('block-size') ?? SERVE_DEFAULTS.blockSize,
+    threads: positive('threads'),
     kvCacheMemory: positive('kv-cache-memory') ?? SERVE_DEFAULTS.kvCacheMemory,
   };
   if (cfg.quantization !== undefined && !WEIGHT_QUANTIZATIONS.includes(cfg.quantization)) {
@@ -114,6 +116,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
     enableChunkedPrefill: cfg.enableChunkedPrefill,
     enablePrefixCaching: cfg.enablePrefixCaching,
     blockSize: cfg.blockSize,
+    threads: cfg.threads,
     kvCacheBytes: cfg.kvCacheMemory * 1024 ** 3,
   });
   const eosTokenIds = [...new Set([...tokenizer.eosTokenIds, ...engine.info.eosTokenIds])];
@@ -134,7 +137,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
   const { info } = engine;
   log(
     `tsdeploy: serving ${cfg.servedModelName ?? cfg.model} on ${address} ` +
-      `(max_model_len ${info.maxModelLen}, ${info.numBlocks} KV blocks of ${info.blockSize}, kernels ${info.isa})`,
+      `(max_model_len ${info.maxModelLen}, ${info.numBlocks} KV blocks of ${info.blockSize}, kernels ${info.isa} × ${info.threads} threads)`,
   );
   return async () => {
     await app.close();

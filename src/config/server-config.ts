@@ -21,6 +21,8 @@ export interface ServeConfig {
   enableChunkedPrefill: boolean;
   enablePrefixCaching: boolean;
   blockSize: number;
+  /** kernel threads; undefined → the machine's usable cores */
+  threads: number | undefined;
   /** GiB of memory for the KV cache */
   kvCacheMemory: number;
 }
@@ -39,5 +41,6 @@ export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
   enableChunkedPrefill: true,
   enablePrefixCaching: true,
   blockSize: 64,
+  threads: undefined,
   kvCacheMemory: 2,
 };

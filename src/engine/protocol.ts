@@ -15,6 +15,8 @@ export interface EngineOptions {
   enableChunkedPrefill?: boolean;
   enablePrefixCaching?: boolean;
   blockSize?: number;
+  /** kernel threads (the addon's pool is per process); undefined keeps the addon's default */
+  threads?: number;
   /** bytes of memory the KV cache may use */
   kvCacheBytes?: number;
 }
@@ -27,6 +29,7 @@ export interface EngineInfo {
   numBlocks: number;
   blockSize: number;
   isa: string;
+  threads: number;
   /** the SharedStats buffer the worker keeps current */
   stats: SharedArrayBuffer;
 }

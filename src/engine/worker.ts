@@ -19,6 +19,7 @@ const port: MessagePort = parentPort;
 const send = (msg: FromWorker): void => port.postMessage(msg);
 
 function start(options: EngineOptions): void {
+  if (options.threads !== undefined) native.setThreads(options.threads);
   const loaded = loadModel(options.modelPath);
   const model = options.quantization ? quantizeModel(loaded, options.quantization, native) : loaded;
   const spec = model.spec;
@@ -51,6 +52,7 @@ function start(options: EngineOptions): void {
     numBlocks,
     blockSize,
     isa: native.isa,
+    threads: native.threads,
     stats: shared.buffer,
   };
 
