@@ -1,11 +1,13 @@
 // AVX-512 matmul. Each output element is one dot product over `cols` with a single 16-lane
 // accumulator: columns in chunks of 16 in order, a masked tail, then hsum512 (see matmul.h).
 //
-// Weights reach the micro-kernel through a row loader: for few tokens (decode) the loaders convert
-// F16/BF16/Q8_0/Q4_0 on the fly, otherwise rows are dequantised once into an f32 scratch panel and
-// shared by many tokens. Dequantisation is exact (same float value either way), so both routes give
-// bit-identical results and the route may depend on T.
+// For few tokens (decode) row loaders convert F32/F16/BF16 on the fly (Q8_0/Q4_0 take the integer
+// route, qmatmul.h; the loaders serve getRows). For more tokens a K-blocked GEMM works on groups of
+// rows dequantised once to f32 and keeps each element's 16-lane accumulator between column blocks.
+// Dequantisation is exact (same float value either way) and both routes perform the same FMAs per
+// lane in the same order, so they give bit-identical results and the route may depend on T.
 #include <algorithm>
+#include <vector>
 
 #include "cpu.h"
 #include "dequant.h"
@@ -163,13 +165,12 @@ const TileFn<L> kTiles[kMaxTileTokens][8] = {
 };
 
 /**
- * Loop nest: token blocks (activations stay cached) → panels of weight rows → tiles of up to 4
- * (few-token route) or kMaxTileTokens tokens. With kScratch the panel's rows are first dequantised
- * to f32 scratch (L = RowF32).
+ * Few tokens (decode): token blocks → panels of weight rows → tiles of up to kMaxTileTokens tokens,
+ * the loader converting the weights on the fly (each weight byte is read once per token block).
  */
-template <class L, bool kScratch>
+template <class L>
 TSD_AVX512 void drive(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
-                      const uint8_t* w, float* scratch, int64_t scratchStride) {
+                      const uint8_t* w) {
   const size_t rb = rowBytes(type, cols);
   const int64_t tb = tokenBlock(cols);
   const int64_t panel = T == 1 ? 8 : 4;
@@ -178,21 +179,120 @@ TSD_AVX512 void drive(float* y, int64_t ldy, const float* x, int64_t T, int type
     const int64_t t1 = std::min(T, t0 + tb);
     for (int64_t r0 = 0; r0 < rows; r0 += panel) {
       const int64_t rn = std::min(panel, rows - r0);
-      // prefetch the next panel while the first token tile streams this one (direct route only)
-      const int64_t pf = kScratch || t0 > 0 ? 0 : std::max<int64_t>(panel * static_cast<int64_t>(rb), kPrefetchMin);
-      for (int64_t r = 0; r < rn; r++) {
-        const uint8_t* src = w + static_cast<size_t>(r0 + r) * rb;
-        if (kScratch) {
-          float* dst = scratch + r * scratchStride;
-          dequantRowAvx512(type, src, dst, cols);
-          wr[r] = L(reinterpret_cast<const uint8_t*>(dst));
-        } else {
-          wr[r] = L(src);
-        }
-      }
+      // prefetch the next panel while the first token tile streams this one
+      const int64_t pf = t0 > 0 ? 0 : std::max<int64_t>(panel * static_cast<int64_t>(rb), kPrefetchMin);
+      for (int64_t r = 0; r < rn; r++) wr[r] = L(w + static_cast<size_t>(r0 + r) * rb);
       for (int64_t t = t0; t < t1; t += kMaxTileTokens) {
         const int64_t tn = std::min<int64_t>(kMaxTileTokens, t1 - t);
         kTiles<L>[tn - 1][rn - 1](y + t * ldy + r0, ldy, x + t * cols, cols, wr, cols, t == t0 ? pf : 0);
+      }
+    }
+  }
+}
+
+// ---- many tokens: a K-blocked GEMM over dequantised f32 panels -----------------------------------
+//
+// A group of kGemmRows weight rows is dequantised kGemmCols columns at a time into scratch (L1) and
+// multiplied with every token of a block; between column blocks each (token, row) keeps its 16-lane
+// accumulator in a partial-sum buffer (L2), so the sequence of FMAs per lane is exactly the one of
+// the decode route (16-column chunks in order, masked tail last) and the results are bit-identical.
+
+constexpr int64_t kGemmRows = 16;
+constexpr int64_t kGemmCols = 256;
+constexpr int64_t kGemmTokens = 256;
+constexpr int kGemmTileTokens = 6;
+
+/**
+ * acc[t][r] over columns [0, kn) of the current column block for TT tokens × R rows: starts from
+ * zero (first block) or P, ends in P or, for the last block, reduced into y.
+ */
+template <int TT, int R>
+TSD_AVX512 void gemmTile(__m512* P, const float* x, int64_t ldx, const float* wk, int64_t kn, bool first, bool last,
+                         float* y, int64_t ldy) {
+  __m512 acc[TT][R];
+  for (int t = 0; t < TT; t++)
+    for (int r = 0; r < R; r++) acc[t][r] = first ? _mm512_setzero_ps() : P[t * kGemmRows + r];
+  int64_t i = 0;
+  for (; i + 16 <= kn; i += 16) {
+    __m512 wv[R];
+    for (int r = 0; r < R; r++) wv[r] = _mm512_load_ps(wk + r * kGemmCols + i);
+    for (int t = 0; t < TT; t++) {
+      const __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
+      for (int r = 0; r < R; r++) acc[t][r] = _mm512_fmadd_ps(xv, wv[r], acc[t][r]);
+    }
+  }
+  if (i < kn) {
+    const __mmask16 m = tailMask16(kn - i);
+    __m512 wv[R];
+    for (int r = 0; r < R; r++) wv[r] = _mm512_maskz_load_ps(m, wk + r * kGemmCols + i);
+    for (int t = 0; t < TT; t++) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * ldx + i);
+      for (int r = 0; r < R; r++) acc[t][r] = _mm512_fmadd_ps(xv, wv[r], acc[t][r]);
+    }
+  }
+  if (last) {
+    for (int t = 0; t < TT; t++)
+      for (int r = 0; r < R; r++) y[t * ldy + r] = hsum512(acc[t][r]);
+  } else {
+    for (int t = 0; t < TT; t++)
+      for (int r = 0; r < R; r++) P[t * kGemmRows + r] = acc[t][r];
+  }
+}
+
+using GemmTileFn = void (*)(__m512*, const float*, int64_t, const float*, int64_t, bool, bool, float*, int64_t);
+
+const GemmTileFn kGemmTiles[kGemmTileTokens][4] = {
+    {gemmTile<1, 1>, gemmTile<1, 2>, gemmTile<1, 3>, gemmTile<1, 4>},
+    {gemmTile<2, 1>, gemmTile<2, 2>, gemmTile<2, 3>, gemmTile<2, 4>},
+    {gemmTile<3, 1>, gemmTile<3, 2>, gemmTile<3, 3>, gemmTile<3, 4>},
+    {gemmTile<4, 1>, gemmTile<4, 2>, gemmTile<4, 3>, gemmTile<4, 4>},
+    {gemmTile<5, 1>, gemmTile<5, 2>, gemmTile<5, 3>, gemmTile<5, 4>},
+    {gemmTile<6, 1>, gemmTile<6, 2>, gemmTile<6, 3>, gemmTile<6, 4>},
+};
+
+/** 64-byte aligned thread-local buffer of at least `bytes`. */
+inline void* alignedScratch(std::vector<uint8_t>& buf, size_t bytes) {
+  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+  return buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
+}
+
+TSD_AVX512 void gemm(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
+                     const uint8_t* w) {
+  const int64_t nkb = (cols + kGemmCols - 1) / kGemmCols;
+  thread_local std::vector<uint8_t> panelBuf, partialBuf;
+  // the group's rows, dequantised, column block by column block: panel[kb][r][kGemmCols]
+  float* panel = static_cast<float*>(alignedScratch(panelBuf, nkb * kGemmRows * kGemmCols * sizeof(float)));
+  __m512* partial = static_cast<__m512*>(alignedScratch(partialBuf, kGemmTokens * kGemmRows * sizeof(__m512)));
+  const size_t rb = rowBytes(type, cols);
+  for (int64_t r0 = 0; r0 < rows; r0 += kGemmRows) {
+    const int64_t g = std::min(kGemmRows, rows - r0);
+    for (int64_t r = 0; r < g; r++) {
+      const uint8_t* src = w + static_cast<size_t>(r0 + r) * rb;
+      for (int64_t kb = 0; kb < nkb; kb++) {
+        const int64_t k0 = kb * kGemmCols;
+        dequantRowAvx512(type, src + rowBytes(type, k0), panel + (kb * kGemmRows + r) * kGemmCols,
+                         std::min(kGemmCols, cols - k0));
+      }
+    }
+    // software prefetch of the next group into L2, spread over this group's tiles
+    const char* pfNext = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + kGemmRows)) * rb);
+    const char* pfEnd = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + 2 * kGemmRows)) * rb);
+    for (int64_t t0 = 0; t0 < T; t0 += kGemmTokens) {
+      const int64_t t1 = std::min(T, t0 + kGemmTokens);
+      for (int64_t kb = 0; kb < nkb; kb++) {
+        const int64_t k0 = kb * kGemmCols;
+        const int64_t kn = std::min(kGemmCols, cols - k0);
+        const bool first = kb == 0, last = kb == nkb - 1;
+        const float* pk = panel + kb * kGemmRows * kGemmCols;
+        for (int64_t t = t0; t < t1; t += kGemmTileTokens) {
+          const int64_t tn = std::min<int64_t>(kGemmTileTokens, t1 - t);
+          for (int i = 0; i < 8 && pfNext < pfEnd; i++, pfNext += 64) _mm_prefetch(pfNext, _MM_HINT_T1);
+          for (int64_t rp = 0; rp < g; rp += 4) {
+            const int64_t rn = std::min<int64_t>(4, g - rp);
+            kGemmTiles[tn - 1][rn - 1](partial + (t - t0) * kGemmRows + rp, x + t * cols + k0, cols, pk + rp * kGemmCols,
+                                       kn, first, last, y + t * ldy + r0 + rp, ldy);
+          }
+        }
       }
     }
   }
@@ -243,17 +343,17 @@ TSD_AVX512 void dequantRowAvx512(int type, const uint8_t* src, float* dst, int64
 
 void matmulAvx512(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
                   const uint8_t* w, float* scratch, int64_t scratchStride) {
-  if (T <= kFusedMaxTokens || type == kF32) {
+  if (T <= kFusedMaxTokens) {
     switch (type) {
-      case kF32: return drive<RowF32, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kF16: return drive<RowF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kBF16: return drive<RowBF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ8_0: return drive<RowQ8_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ4_0: return drive<RowQ4_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+      case kF32: return drive<RowF32>(y, ldy, x, T, type, rows, cols, w);
+      case kF16: return drive<RowF16>(y, ldy, x, T, type, rows, cols, w);
+      case kBF16: return drive<RowBF16>(y, ldy, x, T, type, rows, cols, w);
+      case kQ8_0: return drive<RowQ8_0>(y, ldy, x, T, type, rows, cols, w);
+      case kQ4_0: return drive<RowQ4_0>(y, ldy, x, T, type, rows, cols, w);
       default: break;
     }
   }
-  drive<RowF32, true>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
+  gemm(y, ldy, x, T, type, rows, cols, w);
 }
 
 }  // namespace tsd

@@ -7,6 +7,7 @@
 // Tiles of TT tokens × R weight rows share every weight load among TT tokens and every activation
 // load among R rows; a token's lanes see the same operations whatever tile it is in.
 #include <algorithm>
+#include <vector>
 
 #include "cpu.h"
 #include "matmul.h"
@@ -123,7 +124,7 @@ const QTileFn<W> kQTiles[kQMaxTileTokens][8] = {
     {qtile<4, 1, W>, qtile<4, 2, W>, qtile<4, 3, W>, qtile<4, 4, W>, nullptr, nullptr, nullptr, nullptr},
 };
 
-/** Token blocks (activations stay in L2) → panels of weight rows → tiles of ≤ 4 tokens. */
+/** Few tokens (decode): token blocks → panels of weight rows → tiles of ≤ 4 tokens, direct loads. */
 template <class W>
 TSD_AVX512VNNI void qdrive(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w) {
   const size_t rb = rowBytes(a.type, a.cols);
@@ -145,12 +146,108 @@ TSD_AVX512VNNI void qdrive(float* y, int64_t ldy, const QActs& a, int64_t rows, 
   }
 }
 
+// ---- many tokens: weights unpacked once per row group ---------------------------------------------
+//
+// A group of rows is unpacked into registers-ready form (64 unsigned bytes per block pair, f32
+// scales) that stays in L1 while every token tile passes over it; each token tile's activations are
+// read from L2 once per group. The per-lane operations are those of qtile, so the results are the same.
+
+/** Row group of the packed route: rows whose unpacked form fits ≈ 24 KiB (a multiple of 4, ≤ 16). */
+inline int64_t packedGroupRows(const QActs& a) {
+  const int64_t perRow = a.nbp * 32 + a.nbp * 4;
+  return std::max<int64_t>(4, std::min<int64_t>(16, (24 * 1024 / perRow) / 4 * 4));
+}
+
+template <int TT, int R>
+TSD_AVX512VNNI void qtilePacked(float* y, int64_t ldy, const QActs& a, int64_t t0, const uint8_t* pk, const float* ds,
+                                __m512i idx) {
+  __m512 acc[TT][R];
+  for (int t = 0; t < TT; t++)
+    for (int r = 0; r < R; r++) acc[t][r] = _mm512_setzero_ps();
+  const int8_t* q = a.q + t0 * a.qStride();
+  const int32_t* c = a.c + t0 * a.cStride();
+  const float* d = a.d + t0 * a.nbp;
+  const int64_t np = a.nbp / 2;
+  for (int64_t p = 0; p < np; p++) {
+    __m512i wv[R];
+    __m512 dw[R];
+    for (int r = 0; r < R; r++) {
+      wv[r] = _mm512_load_si512(pk + (r * np + p) * 64);
+      const __m128 dd = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(ds + r * a.nbp + 2 * p)));
+      dw[r] = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(dd));
+    }
+    for (int t = 0; t < TT; t++) {
+      const __m512i xv = _mm512_loadu_si512(q + t * a.qStride() + 64 * p);
+      const __m512i cv = _mm512_loadu_si512(c + t * a.cStride() + 16 * p);
+      const __m128 dd = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(d + t * a.nbp + 2 * p)));
+      const __m512 dx = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(dd));
+      for (int r = 0; r < R; r++) {
+        const __m512i P = _mm512_dpbusd_epi32(cv, wv[r], xv);
+        acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P), _mm512_mul_ps(dw[r], dx), acc[t][r]);
+      }
+    }
+  }
+  for (int t = 0; t < TT; t++)
+    for (int r = 0; r < R; r++) y[t * ldy + r] = hsum512(acc[t][r]);
+}
+
+using QPackedFn = void (*)(float*, int64_t, const QActs&, int64_t, const uint8_t*, const float*, __m512i);
+
+const QPackedFn kQPacked[kQMaxTileTokens][4] = {
+    {qtilePacked<1, 1>, qtilePacked<1, 2>, qtilePacked<1, 3>, qtilePacked<1, 4>},
+    {qtilePacked<2, 1>, qtilePacked<2, 2>, qtilePacked<2, 3>, qtilePacked<2, 4>},
+    {qtilePacked<3, 1>, qtilePacked<3, 2>, qtilePacked<3, 3>, qtilePacked<3, 4>},
+    {qtilePacked<4, 1>, qtilePacked<4, 2>, qtilePacked<4, 3>, qtilePacked<4, 4>},
+};
+
+template <class W>
+TSD_AVX512VNNI void qgemm(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w) {
+  const size_t rb = rowBytes(a.type, a.cols);
+  const int64_t np = a.nbp / 2;
+  const int64_t G = packedGroupRows(a);
+  const __m512i idx = pairIndex(W::kType);
+  thread_local std::vector<uint8_t> buf;
+  const size_t packBytes = static_cast<size_t>(G * np * 64), scaleBytes = static_cast<size_t>(G * a.nbp * 4);
+  if (buf.size() < packBytes + scaleBytes + 64) buf.resize(packBytes + scaleBytes + 64);
+  uint8_t* pk = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
+  float* ds = reinterpret_cast<float*>(pk + packBytes);
+  for (int64_t r0 = 0; r0 < rows; r0 += G) {
+    const int64_t g = std::min(G, rows - r0);
+    for (int64_t r = 0; r < g; r++) {
+      const W row(w + static_cast<size_t>(r0 + r) * rb);
+      for (int64_t p = 0; p < np; p++) {
+        const bool half = 2 * p + 1 >= a.nb;
+        _mm512_store_si512(pk + (r * np + p) * 64, row.load(p, half));
+        ds[r * a.nbp + 2 * p] = loadF16(row.b[2 * p].d);
+        ds[r * a.nbp + 2 * p + 1] = half ? 0.0f : loadF16(row.b[2 * p + 1].d);
+      }
+    }
+    // prefetch the next group into L2 while this one is multiplied
+    const char* pfNext = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + G)) * rb);
+    const char* pfEnd = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + 2 * G)) * rb);
+    const int64_t tiles = (a.T + kQMaxTileTokens - 1) / kQMaxTileTokens;
+    const int64_t pfPerTile = (pfEnd - pfNext + 64 * tiles - 1) / (64 * tiles);
+    for (int64_t t = 0; t < a.T; t += kQMaxTileTokens) {
+      const int64_t tn = std::min<int64_t>(kQMaxTileTokens, a.T - t);
+      for (int64_t i = 0; i < pfPerTile && pfNext < pfEnd; i++, pfNext += 64) _mm_prefetch(pfNext, _MM_HINT_T1);
+      for (int64_t rp = 0; rp < g; rp += 4) {
+        const int64_t rn = std::min<int64_t>(4, g - rp);
+        kQPacked[tn - 1][rn - 1](y + t * ldy + r0 + rp, ldy, a, t, pk + rp * np * 64, ds + rp * a.nbp, idx);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w) {
   if (!hasAvx512Vnni()) return qmatmulAvx2(y, ldy, a, rows, w);
-  if (a.type == kQ8_0) return qdrive<WQ8>(y, ldy, a, rows, w);
-  return qdrive<WQ4>(y, ldy, a, rows, w);
+  if (a.T <= kQMaxTileTokens) {
+    if (a.type == kQ8_0) return qdrive<WQ8>(y, ldy, a, rows, w);
+    return qdrive<WQ4>(y, ldy, a, rows, w);
+  }
+  if (a.type == kQ8_0) return qgemm<WQ8>(y, ldy, a, rows, w);
+  return qgemm<WQ4>(y, ldy, a, rows, w);
 }
 
 TSD_AVX512 inline __m512 abs512(__m512 v, __m512i mask) {

@@ -194,6 +194,32 @@ for (const isa of isas) {
       }
     });
 
+    it('matmul: large batches (several token blocks, column blocks and row groups) equal single tokens', () => {
+      const rng = new Rng(22);
+      for (const type of ALL_TYPES) {
+        const block = ref.ggmlBlock(type).elems;
+        const cols = block === 1 ? 530 : block === 32 ? 544 : 768;
+        const w = randomWeight(rng, type, 37, cols);
+        const T = 300;
+        const x = rng.f32(T * cols);
+        const y = new Float32Array(T * w.rows);
+        native.matmul(y, x, T, w);
+        for (const t of [0, 1, 5, 6, 7, 255, 256, 299]) {
+          const y1 = new Float32Array(w.rows);
+          native.matmul(y1, x.subarray(t * cols, (t + 1) * cols), 1, w);
+          assertBitEqual(y1, y.subarray(t * w.rows, (t + 1) * w.rows), `${GgmlType[type]} token ${t} alone`);
+        }
+        const y5 = new Float32Array(5 * w.rows);
+        native.matmul(y5, x.subarray(250 * cols, 255 * cols), 5, w);
+        assertBitEqual(y5, y.subarray(250 * w.rows, 255 * w.rows), `${GgmlType[type]} tokens 250..254`);
+        if (type === GgmlType.Q8_0 || type === GgmlType.Q4_0) {
+          const expected = new Float32Array(T * w.rows);
+          ref.matmul(expected, x, T, w);
+          assertBitEqual(y, expected, `${GgmlType[type]} vs reference`);
+        }
+      }
+    });
+
     it('matmul leaves y beyond T × rows untouched and handles T = 0', () => {
       const rng = new Rng(5);
       const w = randomWeight(rng, GgmlType.F32, 3, 8);
