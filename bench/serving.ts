@@ -58,7 +58,7 @@ async function run(s: Scenario): Promise<MetricsRecord[]> {
     const out: MetricsRecord[] = [];
     for (let r = 0; r < repeats; r++) {
       // A new seed per repeat: prefix caching must not turn later repeats into cache hits.
-      const cfg = parseBenchArgs(['--base-url', server.url, '--seed', String(1000 * r + 7), ...s.benchArgs]);
+      const cfg = parseBenchArgs(['serve', '--base-url', server.url, '--seed', String(1000 * r + 7), ...s.benchArgs]);
       if (cfg === 'help') throw new Error('unexpected help');
       const res = await benchServe(cfg, { out: () => {}, err: () => {}, progress: false });
       if (res.metrics.failed > 0) throw new Error(`${s.name}: ${res.metrics.failed} requests failed`);
