@@ -56,6 +56,43 @@ bool u8Arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char*
   return typedArg(info, i, fn, name, napi_uint8_array, "Uint8Array", out);
 }
 
+/** A KV cache: Float32Array (f32) or Uint16Array (IEEE f16 bits). */
+struct CacheArg {
+  void* data = nullptr;
+  int64_t length = 0;
+  bool f16 = false;
+};
+
+bool cacheArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, CacheArg* out) {
+  Napi::Value v = info[i];
+  const bool isTyped = v.IsTypedArray();
+  const napi_typedarray_type kind = isTyped ? v.As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
+  if (kind == napi_float32_array) {
+    Napi::Float32Array a = v.As<Napi::Float32Array>();
+    *out = CacheArg{a.Data(), static_cast<int64_t>(a.ElementLength()), false};
+    return true;
+  }
+  if (kind == napi_uint16_array) {
+    Napi::Uint16Array a = v.As<Napi::Uint16Array>();
+    *out = CacheArg{a.Data(), static_cast<int64_t>(a.ElementLength()), true};
+    return true;
+  }
+  Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a Float32Array or a Uint16Array (f16)")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+/** Both caches of one layer, of the same element type. */
+bool cachePair(const Napi::CallbackInfo& info, size_t i, const char* fn, CacheArg* k, CacheArg* v) {
+  if (!cacheArg(info, i, fn, "kCache", k) || !cacheArg(info, i + 1, fn, "vCache", v)) return false;
+  if (k->f16 != v->f16) {
+    Napi::TypeError::New(info.Env(), std::string(fn) + ": kCache and vCache must have the same element type")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 /** An integer in [lo, hi]. */
 bool intArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi,
             int64_t* out) {
@@ -214,10 +251,11 @@ Napi::Value Swiglu(const Napi::CallbackInfo& info) {
 Napi::Value KvStore(const Napi::CallbackInfo& info) {
   const char* fn = "kvStore";
   Napi::Env env = info.Env();
-  ArrayArg<float> kc, vc, k, v;
+  CacheArg kc, vc;
+  ArrayArg<float> k, v;
   ArrayArg<int32_t> slots;
   int64_t T, kvWidth;
-  if (!f32Arg(info, 0, fn, "kCache", &kc) || !f32Arg(info, 1, fn, "vCache", &vc) || !f32Arg(info, 2, fn, "k", &k) ||
+  if (!cachePair(info, 0, fn, &kc, &vc) || !f32Arg(info, 2, fn, "k", &k) ||
       !f32Arg(info, 3, fn, "v", &v) || !intArg(info, 4, fn, "T", 0, kMaxDim, &T) ||
       !intArg(info, 5, fn, "kvWidth", 1, kMaxDim, &kvWidth) || !i32Arg(info, 6, fn, "slots", &slots) ||
       !atLeast(env, fn, "k", k.length, T * kvWidth) || !atLeast(env, fn, "v", v.length, T * kvWidth) ||
@@ -232,7 +270,11 @@ Napi::Value KvStore(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  tsd::kvStore(kc.data, vc.data, k.data, v.data, T, kvWidth, slots.data);
+  if (kc.f16) {
+    tsd::kvStore(static_cast<uint16_t*>(kc.data), static_cast<uint16_t*>(vc.data), k.data, v.data, T, kvWidth, slots.data);
+  } else {
+    tsd::kvStore(static_cast<float*>(kc.data), static_cast<float*>(vc.data), k.data, v.data, T, kvWidth, slots.data);
+  }
   return env.Undefined();
 }
 
@@ -241,12 +283,13 @@ Napi::Value KvStore(const Napi::CallbackInfo& info) {
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   const char* fn = "attention";
   Napi::Env env = info.Env();
-  ArrayArg<float> out, q, kc, vc;
+  ArrayArg<float> out, q;
+  CacheArg kc, vc;
   ArrayArg<int32_t> seq, pos, tables;
   int64_t T, nHeads, nKv, hd, maxBlocks, bs;
   double scale;
-  if (!f32Arg(info, 0, fn, "out", &out) || !f32Arg(info, 1, fn, "q", &q) || !f32Arg(info, 2, fn, "kCache", &kc) ||
-      !f32Arg(info, 3, fn, "vCache", &vc) || !intArg(info, 4, fn, "T", 0, kMaxDim, &T) ||
+  if (!f32Arg(info, 0, fn, "out", &out) || !f32Arg(info, 1, fn, "q", &q) || !cachePair(info, 2, fn, &kc, &vc) ||
+      !intArg(info, 4, fn, "T", 0, kMaxDim, &T) ||
       !intArg(info, 5, fn, "nHeads", 1, kMaxDim, &nHeads) || !intArg(info, 6, fn, "nKvHeads", 1, kMaxDim, &nKv) ||
       !intArg(info, 7, fn, "headDim", 1, kMaxDim, &hd) || !numArg(info, 8, fn, "scale", &scale) ||
       !i32Arg(info, 9, fn, "batch.tokenSeq", &seq) || !i32Arg(info, 10, fn, "batch.tokenPos", &pos) ||
@@ -288,7 +331,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
       }
     }
   }
-  tsd::AttentionArgs a{out.data, q.data, kc.data, vc.data, T, nHeads, nKv, hd, static_cast<float>(scale),
+  tsd::AttentionArgs a{out.data, q.data, kc.data, vc.data, kc.f16, T, nHeads, nKv, hd, static_cast<float>(scale),
                        seq.data, pos.data, tables.data, maxBlocks, bs};
   tsd::attention(a);
   return env.Undefined();

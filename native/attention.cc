@@ -7,6 +7,9 @@
 // the other tokens of the batch. Each (token, KV head) is one task of the thread pool. The SIMD
 // variants score 16 (AVX-512) or 8 (AVX2) positions at once (one accumulator each, then a
 // transposing reduction) and use a polynomial exp.
+//
+// Caches hold f32 or IEEE f16 values (E = float or uint16_t). f16 values are widened exactly when
+// loaded, so attention over an f16 cache equals attention over an f32 cache holding the same values.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -14,10 +17,32 @@
 
 #include "cpu.h"
 #include "kernels.h"
+#include "quant.h"
 #include "simd.h"
 #include "threadpool.h"
 
 namespace tsd {
+
+namespace {
+
+/** Round-to-nearest-even f32 → f16 of n values (F16C where available: the same results). */
+void toF16(uint16_t* dst, const float* src, int64_t n);
+
+TSD_AVX2 void toF16Avx2(uint16_t* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; i++) dst[i] = f32ToF16(src[i]);
+}
+
+void toF16(uint16_t* dst, const float* src, int64_t n) {
+  if (currentIsa() != Isa::Scalar) return toF16Avx2(dst, src, n);
+  for (int64_t i = 0; i < n; i++) dst[i] = f32ToF16(src[i]);
+}
+
+}  // namespace
 
 void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,
              const int32_t* slots) {
@@ -30,14 +55,49 @@ void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64
   }
 }
 
+void kvStore(uint16_t* kCache, uint16_t* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,
+             const int32_t* slots) {
+  for (int64_t t = 0; t < T; t++) {
+    if (slots[t] < 0) continue;  // padding token
+    const int64_t off = static_cast<int64_t>(slots[t]) * kvWidth;
+    toF16(kCache + off, k + t * kvWidth, kvWidth);
+    toF16(vCache + off, v + t * kvWidth, kvWidth);
+  }
+}
+
 namespace {
 
 /** The positions of one KV block that a token attends to: k, v of its first position, n positions. */
+template <class E>
 struct Span {
-  const float* k;
-  const float* v;
+  const E* k;
+  const E* v;
   int64_t n;
 };
+
+// ---- cache element loads: f32 as is, f16 widened exactly ------------------------------------
+
+inline float ld1(const float* p) { return *p; }
+inline float ld1(const uint16_t* p) { return f16ToF32(*p); }
+
+TSD_AVX2 inline __m256 ld8(const float* p) { return _mm256_loadu_ps(p); }
+TSD_AVX2 inline __m256 ld8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+/** The first rem (0…8) values, zeros after them. */
+TSD_AVX2 inline __m256 ld8m(const float* p, int64_t rem) { return _mm256_maskload_ps(p, tailMask8(rem)); }
+TSD_AVX2 inline __m256 ld8m(const uint16_t* p, int64_t rem) {
+  alignas(16) uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i = 0; i < rem; i++) tmp[i] = p[i];
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+}
+
+TSD_AVX512 inline __m512 ld16(const float* p) { return _mm512_loadu_ps(p); }
+TSD_AVX512 inline __m512 ld16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+TSD_AVX512 inline __m512 ld16m(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+TSD_AVX512 inline __m512 ld16m(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
 
 /**
  * Positions per online-softmax step. Spans are pieces of at most this many positions of one block;
@@ -52,13 +112,27 @@ constexpr int64_t kTilePositions = 16;
  * (consecutive spans; positions `stride` floats apart within a span). State per head: running max
  * m[j], running sum l[j], unnormalised output o[j × hd]. s is scratch for the tile's scores.
  */
-using TileFn = void (*)(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+template <class E>
+using TileFn = void (*)(const float* q, int64_t g, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                         float scale, float* m, float* l, float* o, float* s);
 
 // ---- scalar ---------------------------------------------------------------------------------
 
-void tileScalar(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride, float scale,
-                float* m, float* l, float* o, float* s) {
+/** dotScalar with a cache row (same order: 8 accumulators, hsum8). */
+template <class E>
+inline float dotRow(const float* a, const E* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) acc[l] += a[i + l] * ld1(b + i + l);
+  }
+  for (int l = 0; i + l < n; l++) acc[l] += a[i + l] * ld1(b + i + l);
+  return hsum8(acc);
+}
+
+template <class E>
+void tileScalar(const float* q, int64_t g, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
+                float scale, float* m, float* l, float* o, float* s) {
   for (int64_t j = 0; j < g; j++) {
     const float* qj = q + j * hd;
     float* oj = o + j * hd;
@@ -66,7 +140,7 @@ void tileScalar(const float* q, int64_t g, int64_t hd, const Span* spans, int64_
     int64_t n = 0;
     for (int64_t b = 0; b < nSpans; b++) {
       for (int64_t i = 0; i < spans[b].n; i++, n++) {
-        s[n] = dotScalar(qj, spans[b].k + i * stride, hd) * scale;
+        s[n] = dotRow(qj, spans[b].k + i * stride, hd) * scale;
         mx = s[n] > mx ? s[n] : mx;
       }
     }
@@ -82,7 +156,11 @@ void tileScalar(const float* q, int64_t g, int64_t hd, const Span* spans, int64_
     for (int64_t d = 0; d < hd; d++) oj[d] *= alpha;
     const float* p = s;
     for (int64_t b = 0; b < nSpans; b++) {
-      for (int64_t i = 0; i < spans[b].n; i++) axpyScalar(oj, *p++, spans[b].v + i * stride, hd);
+      for (int64_t i = 0; i < spans[b].n; i++) {
+        const float a = *p++;
+        const E* v = spans[b].v + i * stride;
+        for (int64_t d = 0; d < hd; d++) oj[d] += a * ld1(v + d);
+      }
     }
   }
 }
@@ -103,8 +181,9 @@ TSD_AVX2 inline __m256 reduce8(const __m256* v) {
 }
 
 /** Scores (unscaled) of up to 8 positions; positions ≥ cnt repeat the last one and are ignored. */
-TSD_AVX2 inline __m256 scores8(const float* qj, int64_t hd, const float* k, int64_t stride, int64_t cnt) {
-  const float* kp[8];
+template <class E>
+TSD_AVX2 inline __m256 scores8(const float* qj, int64_t hd, const E* k, int64_t stride, int64_t cnt) {
+  const E* kp[8];
   __m256 acc[8];
   for (int p = 0; p < 8; p++) {
     kp[p] = k + (p < cnt ? p : cnt - 1) * stride;
@@ -114,13 +193,13 @@ TSD_AVX2 inline __m256 scores8(const float* qj, int64_t hd, const float* k, int6
   for (; c + 8 <= hd; c += 8) {
     const __m256 qv = _mm256_loadu_ps(qj + c);
 #pragma GCC unroll 8
-    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kp[p] + c), acc[p]);
+    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, ld8(kp[p] + c), acc[p]);
   }
   if (c < hd) {
     const __m256i tm = tailMask8(hd - c);
     const __m256 qv = _mm256_maskload_ps(qj + c, tm);
 #pragma GCC unroll 8
-    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kp[p] + c, tm), acc[p]);
+    for (int p = 0; p < 8; p++) acc[p] = _mm256_fmadd_ps(qv, ld8m(kp[p] + c, hd - c), acc[p]);
   }
   return reduce8(acc);
 }
@@ -129,36 +208,41 @@ TSD_AVX2 inline __m256 scores8(const float* qj, int64_t hd, const float* k, int6
  * o ← o·α + Σ_i p_i·v_i over the tile's positions, in groups of up to 4 chunks of 8 floats with
  * separate accumulators for even and odd positions of each span (8 independent FMA chains).
  */
-TSD_AVX2 inline void accumulate8(float* o, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+template <class E>
+TSD_AVX2 inline void accumulate8(float* o, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                                  const float* p, float alpha) {
   const __m256 av = _mm256_set1_ps(alpha);
   for (int64_t c0 = 0; c0 < hd; c0 += 32) {
     __m256i mk[4];
+    int64_t rm[4];
     __m256 a0[4], a1[4];
     for (int u = 0; u < 4; u++) {
       const int64_t rem = hd - c0 - 8 * u;
-      mk[u] = tailMask8(rem >= 8 ? 8 : rem > 0 ? rem : 0);
+      rm[u] = rem >= 8 ? 8 : rem > 0 ? rem : 0;
+      mk[u] = tailMask8(rm[u]);
       a0[u] = _mm256_mul_ps(_mm256_maskload_ps(o + c0 + 8 * u, mk[u]), av);
       a1[u] = _mm256_setzero_ps();
     }
     const float* pb = p;
     for (int64_t b = 0; b < nSpans; b++) {
-      const float* v = spans[b].v + c0;
+      const E* v = spans[b].v + c0;
       const int64_t n = spans[b].n;
       int64_t i = 0;
       for (; i + 2 <= n; i += 2) {
         const __m256 p0 = _mm256_set1_ps(pb[i]), p1 = _mm256_set1_ps(pb[i + 1]);
-        const float* v0 = v + i * stride;
-        const float* v1 = v0 + stride;
+        const E* v0 = v + i * stride;
+        const E* v1 = v0 + stride;
         for (int u = 0; u < 4; u++) {
-          a0[u] = _mm256_fmadd_ps(p0, _mm256_maskload_ps(v0 + 8 * u, mk[u]), a0[u]);
-          a1[u] = _mm256_fmadd_ps(p1, _mm256_maskload_ps(v1 + 8 * u, mk[u]), a1[u]);
+          a0[u] = _mm256_fmadd_ps(p0, rm[u] == 8 ? ld8(v0 + 8 * u) : ld8m(v0 + 8 * u, rm[u]), a0[u]);
+          a1[u] = _mm256_fmadd_ps(p1, rm[u] == 8 ? ld8(v1 + 8 * u) : ld8m(v1 + 8 * u, rm[u]), a1[u]);
         }
       }
       if (i < n) {
         const __m256 p0 = _mm256_set1_ps(pb[i]);
-        const float* v0 = v + i * stride;
-        for (int u = 0; u < 4; u++) a0[u] = _mm256_fmadd_ps(p0, _mm256_maskload_ps(v0 + 8 * u, mk[u]), a0[u]);
+        const E* v0 = v + i * stride;
+        for (int u = 0; u < 4; u++) {
+          a0[u] = _mm256_fmadd_ps(p0, rm[u] == 8 ? ld8(v0 + 8 * u) : ld8m(v0 + 8 * u, rm[u]), a0[u]);
+        }
       }
       pb += n;
     }
@@ -173,7 +257,8 @@ TSD_AVX2 inline float hmax256(__m256 v) {
   return _mm_cvtss_f32(a);
 }
 
-TSD_AVX2 void tileAvx2(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+template <class E>
+TSD_AVX2 void tileAvx2(const float* q, int64_t g, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                        float scale, float* m, float* l, float* o, float* s) {
   const __m256 sc = _mm256_set1_ps(scale);
   const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
@@ -230,27 +315,29 @@ TSD_AVX512 inline __m512 reduce16(const __m512* v) {
 }
 
 /** Unscaled scores of 8 positions at pointers kp[0…7] (one accumulator each, columns in order). */
-TSD_AVX512 inline void dots8(const float* qj, int64_t hd, const float* const* kp, __m512* acc) {
+template <class E>
+TSD_AVX512 inline void dots8(const float* qj, int64_t hd, const E* const* kp, __m512* acc) {
   __m512 a[8];
   for (int p = 0; p < 8; p++) a[p] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 16 <= hd; c += 16) {
     const __m512 qv = _mm512_loadu_ps(qj + c);
-    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[p] + c), a[p]);
+    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, ld16(kp[p] + c), a[p]);
   }
   if (c < hd) {
     const __mmask16 tm = tailMask16(hd - c);
     const __m512 qv = _mm512_maskz_loadu_ps(tm, qj + c);
-    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tm, kp[p] + c), a[p]);
+    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, ld16m(kp[p] + c, tm), a[p]);
   }
   for (int p = 0; p < 8; p++) acc[p] = a[p];
 }
 
 /** Scores (unscaled) of up to 16 positions; positions ≥ cnt repeat the last one and are ignored. */
-TSD_AVX512 inline __m512 scores16(const float* qj, int64_t hd, const float* k, int64_t stride, int64_t cnt) {
+template <class E>
+TSD_AVX512 inline __m512 scores16(const float* qj, int64_t hd, const E* k, int64_t stride, int64_t cnt) {
   __m512 acc[16];
   for (int h = 0; h < 2; h++) {
-    const float* kp[8];
+    const E* kp[8];
     for (int p = 0; p < 8; p++) {
       const int64_t pos = 8 * h + p;
       kp[p] = k + (pos < cnt ? pos : cnt - 1) * stride;
@@ -261,7 +348,8 @@ TSD_AVX512 inline __m512 scores16(const float* qj, int64_t hd, const float* k, i
 }
 
 /** As accumulate8 with chunks of 16 floats. */
-TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+template <class E>
+TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                                     const float* p, float alpha) {
   const __m512 av = _mm512_set1_ps(alpha);
   for (int64_t c0 = 0; c0 < hd; c0 += 64) {
@@ -275,22 +363,22 @@ TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span* spans, int
     }
     const float* pb = p;
     for (int64_t b = 0; b < nSpans; b++) {
-      const float* v = spans[b].v + c0;
+      const E* v = spans[b].v + c0;
       const int64_t n = spans[b].n;
       int64_t i = 0;
       for (; i + 2 <= n; i += 2) {
         const __m512 p0 = _mm512_set1_ps(pb[i]), p1 = _mm512_set1_ps(pb[i + 1]);
-        const float* v0 = v + i * stride;
-        const float* v1 = v0 + stride;
+        const E* v0 = v + i * stride;
+        const E* v1 = v0 + stride;
         for (int u = 0; u < 4; u++) {
-          a0[u] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mk[u], v0 + 16 * u), a0[u]);
-          a1[u] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(mk[u], v1 + 16 * u), a1[u]);
+          a0[u] = _mm512_fmadd_ps(p0, ld16m(v0 + 16 * u, mk[u]), a0[u]);
+          a1[u] = _mm512_fmadd_ps(p1, ld16m(v1 + 16 * u, mk[u]), a1[u]);
         }
       }
       if (i < n) {
         const __m512 p0 = _mm512_set1_ps(pb[i]);
-        const float* v0 = v + i * stride;
-        for (int u = 0; u < 4; u++) a0[u] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mk[u], v0 + 16 * u), a0[u]);
+        const E* v0 = v + i * stride;
+        for (int u = 0; u < 4; u++) a0[u] = _mm512_fmadd_ps(p0, ld16m(v0 + 16 * u, mk[u]), a0[u]);
       }
       pb += n;
     }
@@ -298,7 +386,8 @@ TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span* spans, int
   }
 }
 
-TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span* spans, int64_t nSpans, int64_t stride,
+template <class E>
+TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                            float scale, float* m, float* l, float* o, float* s) {
   const __m512 sc = _mm512_set1_ps(scale);
   const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
@@ -338,7 +427,8 @@ TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span* sp
 namespace {
 
 /** Output of token t for the query heads of KV head h (one task of the thread pool). */
-void attendGroup(const AttentionArgs& a, TileFn tile, int64_t t, int64_t h) {
+template <class E>
+void attendGroup(const AttentionArgs& a, const E* kCache, const E* vCache, TileFn<E> tile, int64_t t, int64_t h) {
   const int64_t hd = a.headDim;
   const int64_t g = a.nHeads / a.nKvHeads;
   const int64_t kvWidth = a.nKvHeads * hd;
@@ -347,11 +437,11 @@ void attendGroup(const AttentionArgs& a, TileFn tile, int64_t t, int64_t h) {
   const int64_t maxSpans = tileMax;
 
   thread_local std::vector<float> buf;
-  thread_local std::vector<Span> spanBuf;
+  thread_local std::vector<Span<E>> spanBuf;
   const size_t need = static_cast<size_t>((tileMax + bs + 16) + g * hd + 2 * g);
   if (buf.size() < need) buf.resize(need);
   if (spanBuf.size() < static_cast<size_t>(maxSpans)) spanBuf.resize(static_cast<size_t>(maxSpans));
-  Span* spans = spanBuf.data();
+  Span<E>* spans = spanBuf.data();
   float* s = buf.data();                       // tile scores, then probabilities
   float* o = s + tileMax + bs + 16;            // [g × hd] unnormalised output
   float* m = o + g * hd;                       // [g] running max
@@ -374,7 +464,7 @@ void attendGroup(const AttentionArgs& a, TileFn tile, int64_t t, int64_t h) {
       const int64_t blockEnd = (b + 1) * bs < len ? (b + 1) * bs : len;
       const int64_t n = blockEnd - p < tileMax ? blockEnd - p : tileMax;
       const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth + h * hd;
-      spans[nSpans++] = Span{a.kCache + base, a.vCache + base, n};
+      spans[nSpans++] = Span<E>{kCache + base, vCache + base, n};
       positions += n;
       p += n;
     }
@@ -390,24 +480,33 @@ void attendGroup(const AttentionArgs& a, TileFn tile, int64_t t, int64_t h) {
 /** Below this many multiply-adds (Σ context × heads × headDim × 2) a call stays on one thread. */
 constexpr int64_t kMinParallelWork = int64_t{1} << 16;
 
-}  // namespace
-
-void attention(const AttentionArgs& a) {
-  TileFn tile = tileScalar;
+template <class E>
+void attentionT(const AttentionArgs& a, const E* kCache, const E* vCache) {
+  TileFn<E> tile = tileScalar<E>;
   switch (currentIsa()) {
-    case Isa::Avx512: tile = tileAvx512; break;
-    case Isa::Avx2: tile = tileAvx2; break;
+    case Isa::Avx512: tile = tileAvx512<E>; break;
+    case Isa::Avx2: tile = tileAvx2<E>; break;
     case Isa::Scalar: break;
   }
   // one task per (token, KV head); each writes its own slice of out
   const int64_t tasks = a.T * a.nKvHeads;
   int64_t work = 0;
   for (int64_t t = 0; t < a.T; t++) work += (static_cast<int64_t>(a.tokenPos[t]) + 1) * a.nHeads * a.headDim * 2;
-  auto body = [&](int64_t i) { attendGroup(a, tile, i / a.nKvHeads, i % a.nKvHeads); };
+  auto body = [&](int64_t i) { attendGroup<E>(a, kCache, vCache, tile, i / a.nKvHeads, i % a.nKvHeads); };
   if (work < kMinParallelWork) {
     for (int64_t i = 0; i < tasks; i++) body(i);
   } else {
     parallelFor(tasks, body);
+  }
+}
+
+}  // namespace
+
+void attention(const AttentionArgs& a) {
+  if (a.f16) {
+    attentionT(a, static_cast<const uint16_t*>(a.kCache), static_cast<const uint16_t*>(a.vCache));
+  } else {
+    attentionT(a, static_cast<const float*>(a.kCache), static_cast<const float*>(a.vCache));
   }
 }
 

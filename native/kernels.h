@@ -15,15 +15,18 @@ void rope(float* x, int64_t T, int64_t nHeads, int64_t headDim, const int32_t* p
 // activation.cc
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
 
-// attention.cc
+// attention.cc: caches of f32 or IEEE f16 values (rounded to nearest even when stored)
 void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,
+             const int32_t* slots);
+void kvStore(uint16_t* kCache, uint16_t* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,
              const int32_t* slots);
 
 struct AttentionArgs {
   float* out;
   const float* q;
-  const float* kCache;
-  const float* vCache;
+  const void* kCache;  // float* or, when f16, uint16_t*
+  const void* vCache;
+  bool f16;
   int64_t T;
   int64_t nHeads;
   int64_t nKvHeads;

@@ -96,6 +96,32 @@ inline float f16ToF32(uint16_t h) {
   return bitsToF32(bits | sign);
 }
 
+/** float → IEEE half, round to nearest even (as F16C's vcvtps2ph; NaN stays a quiet NaN). */
+inline uint16_t f32ToF16(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  const uint32_t sign = (b >> 16) & 0x8000u;
+  const uint32_t exp = (b >> 23) & 0xffu;
+  uint32_t mant = b & 0x7fffffu;
+  if (exp == 0xffu) return static_cast<uint16_t>(sign | 0x7c00u | (mant != 0 ? 0x200u | (mant >> 13) : 0u));
+  const int e = static_cast<int>(exp) - 112;  // rebias 127 → 15
+  if (e >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
+    mant |= 0x800000u;
+    const int shift = 14 - e;
+    uint32_t h = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1u);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1u) != 0)) h++;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = (static_cast<uint32_t>(e) << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) != 0)) h++;  // a carry into the exponent is correct
+  return static_cast<uint16_t>(sign | h);
+}
+
 /** bfloat16 → float: the upper 16 bits of an f32. */
 inline float bf16ToF32(uint16_t h) { return bitsToF32(static_cast<uint32_t>(h) << 16); }
 

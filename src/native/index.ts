@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { checkArgs } from './reference.ts';
-import type { AttentionBatch, NativeKernels, RopePairing, WeightMatrix } from './types.ts';
+import type { AttentionBatch, KvCacheArray, NativeKernels, RopePairing, WeightMatrix } from './types.ts';
 
 /** Instruction-set paths of the addon's kernels. */
 export type Isa = 'scalar' | 'avx2' | 'avx512';
@@ -30,8 +30,8 @@ interface Addon {
   ): void;
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
   kvStore(
-    kCache: Float32Array,
-    vCache: Float32Array,
+    kCache: KvCacheArray,
+    vCache: KvCacheArray,
     k: Float32Array,
     v: Float32Array,
     T: number,
@@ -41,8 +41,8 @@ interface Addon {
   attention(
     out: Float32Array,
     q: Float32Array,
-    kCache: Float32Array,
-    vCache: Float32Array,
+    kCache: KvCacheArray,
+    vCache: KvCacheArray,
     T: number,
     nHeads: number,
     nKvHeads: number,
@@ -117,8 +117,8 @@ export const native: NativeKernels = {
     addon.swiglu(out, gate, up, n);
   },
   kvStore(
-    kCache: Float32Array,
-    vCache: Float32Array,
+    kCache: KvCacheArray,
+    vCache: KvCacheArray,
     k: Float32Array,
     v: Float32Array,
     T: number,
@@ -131,8 +131,8 @@ export const native: NativeKernels = {
   attention(
     out: Float32Array,
     q: Float32Array,
-    kCache: Float32Array,
-    vCache: Float32Array,
+    kCache: KvCacheArray,
+    vCache: KvCacheArray,
     T: number,
     nHeads: number,
     nKvHeads: number,

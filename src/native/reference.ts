@@ -10,7 +10,7 @@
  *
  * `checkArgs` holds the argument size checks shared with the addon wrapper (index.ts).
  */
-import type { AttentionBatch, NativeKernels, WeightMatrix } from './types.ts';
+import type { AttentionBatch, KvCacheArray, NativeKernels, WeightMatrix } from './types.ts';
 import { GgmlType, RopePairing } from './types.ts';
 
 const fround = Math.fround;
@@ -563,8 +563,8 @@ export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: Weight
  */
 export function matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (w.type === GgmlType.Q8_0 || w.type === GgmlType.Q4_0) return matmulInt(y, x, T, w);
-  matmulF32(y, x, T, w);
+  if (w.type === GgmlType.Q8_0 || w.type === GgmlType.Q4_0) matmulInt(y, x, T, w);
+  else matmulF32(y, x, T, w);
 }
 
 /** y = x · wᵀ with f32 activations and dequantised weights, accumulated in double (any type). */
@@ -645,10 +645,15 @@ export function swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, 
   }
 }
 
-/** Negative slots mark padding tokens and are skipped. */
+/** Values of a cache as numbers (f16 caches decoded exactly). */
+function cacheValues(c: KvCacheArray): ArrayLike<number> {
+  return c instanceof Uint16Array ? Float32Array.from(c, f16BitsToF32) : c;
+}
+
+/** Negative slots mark padding tokens and are skipped; f16 caches store f32ToF16Bits(value). */
 export function kvStore(
-  kCache: Float32Array,
-  vCache: Float32Array,
+  kCache: KvCacheArray,
+  vCache: KvCacheArray,
   k: Float32Array,
   v: Float32Array,
   T: number,
@@ -661,16 +666,22 @@ export function kvStore(
     const s = slots[t];
     if (s < 0) continue;
     if (s >= numSlots) throw new RangeError(`kvStore: slots[${t}] = ${s} is beyond the cache (${numSlots} slots)`);
-    kCache.set(k.subarray(t * kvWidth, (t + 1) * kvWidth), s * kvWidth);
-    vCache.set(v.subarray(t * kvWidth, (t + 1) * kvWidth), s * kvWidth);
+    for (const [cache, src] of [
+      [kCache, k],
+      [vCache, v],
+    ] as const) {
+      const row = src.subarray(t * kvWidth, (t + 1) * kvWidth);
+      if (cache instanceof Uint16Array) cache.set(Array.from(row, f32ToF16Bits), s * kvWidth);
+      else cache.set(row, s * kvWidth);
+    }
   }
 }
 
 export function attention(
   out: Float32Array,
   q: Float32Array,
-  kCache: Float32Array,
-  vCache: Float32Array,
+  kCacheIn: KvCacheArray,
+  vCacheIn: KvCacheArray,
   T: number,
   nHeads: number,
   nKvHeads: number,
@@ -679,6 +690,8 @@ export function attention(
   batch: AttentionBatch,
 ): void {
   checkArgs.attention(out, q, T, nHeads, nKvHeads, headDim, batch);
+  const kCache = cacheValues(kCacheIn);
+  const vCache = cacheValues(vCacheIn);
   const { tokenSeq, tokenPos, blockTables, maxBlocksPerSeq, blockSize } = batch;
   const group = nHeads / nKvHeads;
   const kvWidth = nKvHeads * headDim;

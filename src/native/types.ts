@@ -37,6 +37,16 @@ export enum RopePairing {
   Interleaved = 1,
 }
 
+/**
+ * One layer's K or V cache: f32 values, or IEEE f16 bit patterns in a Uint16Array (values are
+ * rounded to nearest even when stored and widened exactly when read). kCache and vCache of a call
+ * have the same element type.
+ */
+export type KvCacheArray = Float32Array | Uint16Array;
+
+/** Element type of a KV cache. */
+export type KvCacheDtype = 'f32' | 'f16';
+
 /** Where each token of a batch sits in the paged KV cache, and which sequence it belongs to. */
 export interface AttentionBatch {
   /** per token: index of its sequence in `blockTables` */
@@ -76,13 +86,13 @@ export interface NativeKernels {
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
   /**
    * Write k and v [T × kvWidth] into a layer's caches [numBlocks × blockSize × kvWidth] at
-   * slot[t] = block · blockSize + offset.
+   * slot[t] = block · blockSize + offset (f16 caches: rounded to nearest even).
    */
-  kvStore(kCache: Float32Array, vCache: Float32Array, k: Float32Array, v: Float32Array, T: number, kvWidth: number, slots: Int32Array): void;
+  kvStore(kCache: KvCacheArray, vCache: KvCacheArray, k: Float32Array, v: Float32Array, T: number, kvWidth: number, slots: Int32Array): void;
   /**
    * Causal GQA attention of q [T × nHeads × headDim] over the paged caches (already holding every
    * token's own k/v). Query head j uses KV head floor(j / (nHeads / nKvHeads)). Softmax in f32 with
    * max subtraction; out [T × nHeads × headDim].
    */
-  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, T: number, nHeads: number, nKvHeads: number, headDim: number, scale: number, batch: AttentionBatch): void;
+  attention(out: Float32Array, q: Float32Array, kCache: KvCacheArray, vCache: KvCacheArray, T: number, nHeads: number, nKvHeads: number, headDim: number, scale: number, batch: AttentionBatch): void;
 }

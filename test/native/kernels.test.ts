@@ -329,6 +329,29 @@ for (const isa of isas) {
       assert.equal(kc[19 * kvWidth], k[0]);
     });
 
+    it('kvStore rounds into f16 caches to nearest even (every kind of value)', () => {
+      const rng = new Rng(14);
+      const kvWidth = 37;
+      const T = 64;
+      const special = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e9, Infinity, -Infinity, Number.NaN, 2 ** -14,
+        2 ** -24, 2 ** -25, 1.5 * 2 ** -25, 3 * 2 ** -25, 2 ** -26, 1e-30, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 6.1e-5];
+      const k = rng.f32(T * kvWidth, -70000, 70000);
+      const v = rng.f32(T * kvWidth, -1e-4, 1e-4);
+      k.set(special);
+      v.set(special.map((x) => -x), kvWidth);
+      const slots = Int32Array.from({ length: T }, (_, t) => (t * 7) % 70);
+      slots[3] = -1;
+      const kc = new Uint16Array(70 * kvWidth).fill(0x1234);
+      const vc = new Uint16Array(70 * kvWidth).fill(0x1234);
+      const kcRef = kc.slice();
+      const vcRef = vc.slice();
+      native.kvStore(kc, vc, k, v, T, kvWidth, slots);
+      ref.kvStore(kcRef, vcRef, k, v, T, kvWidth, slots);
+      assert.deepEqual(Array.from(kc), Array.from(kcRef));
+      assert.deepEqual(Array.from(vc), Array.from(vcRef));
+      assert.throws(() => native.kvStore(kc, new Float32Array(vc.length), k, v, T, kvWidth, slots), /same element type/);
+    });
+
     const attentionCases: {
       nHeads: number;
       nKv: number;
@@ -410,6 +433,19 @@ for (const isa of isas) {
         const expected = new Float32Array(T * nHeads * hd);
         ref.attention(expected, q, kc, vc, T, nHeads, nKv, hd, scale, batch);
         assertClose(out, expected, { rtol: 1e-5, atol: 1e-5 });
+
+        // f16 caches: attention equals attention over f32 caches holding the f16-rounded values
+        const kc16 = Uint16Array.from(kc, (x) => ref.f32ToF16Bits(x));
+        const vc16 = Uint16Array.from(vc, (x) => ref.f32ToF16Bits(x));
+        const out16 = new Float32Array(T * nHeads * hd);
+        native.attention(out16, q, kc16, vc16, T, nHeads, nKv, hd, scale, batch);
+        const out32 = new Float32Array(T * nHeads * hd);
+        const widen = (c: Uint16Array) => Float32Array.from(c, (h) => ref.f16BitsToF32(h));
+        native.attention(out32, q, widen(kc16), widen(vc16), T, nHeads, nKv, hd, scale, batch);
+        assertBitEqual(out16, out32, 'f16 cache');
+        const expected16 = new Float32Array(T * nHeads * hd);
+        ref.attention(expected16, q, kc16, vc16, T, nHeads, nKv, hd, scale, batch);
+        assertClose(out16, expected16, { rtol: 1e-5, atol: 1e-5 });
 
         // determinism: each token alone gives bit-identical output
         for (let t = 0; t < T; t++) {
