@@ -37,6 +37,12 @@ export const SERVE_FLAGS: FlagSpec[] = [
     help: 'GiB of memory for the KV cache',
     defaultText: String(SERVE_DEFAULTS.kvCacheMemory),
   },
+  {
+    name: 'kv-cache-dtype',
+    type: 'string',
+    help: 'KV-cache element type: f16 (half the memory) or f32',
+    defaultText: SERVE_DEFAULTS.kvCacheDtype,
+  },
   { name: 'help', type: 'bool', help: 'show this help' },
 ];
 
@@ -72,7 +78,11 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     blockSize: positive('block-size') ?? SERVE_DEFAULTS.blockSize,
     threads: positive('threads'),
     kvCacheMemory: positive('kv-cache-memory') ?? SERVE_DEFAULTS.kvCacheMemory,
+    kvCacheDtype: (f['kv-cache-dtype'] as ServeConfig['kvCacheDtype'] | undefined) ?? SERVE_DEFAULTS.kvCacheDtype,
   };
+  if (cfg.kvCacheDtype !== 'f16' && cfg.kvCacheDtype !== 'f32') {
+    throw new UsageError(`--kv-cache-dtype must be f16 or f32, got '${cfg.kvCacheDtype}'`);
+  }
   if (cfg.quantization !== undefined && !WEIGHT_QUANTIZATIONS.includes(cfg.quantization)) {
     throw new UsageError(`--quantization must be one of ${WEIGHT_QUANTIZATIONS.join(', ')}, got '${cfg.quantization}'`);
   }
@@ -118,6 +128,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
     blockSize: cfg.blockSize,
     threads: cfg.threads,
     kvCacheBytes: cfg.kvCacheMemory * 1024 ** 3,
+    kvCacheDtype: cfg.kvCacheDtype,
   });
   const eosTokenIds = [...new Set([...tokenizer.eosTokenIds, ...engine.info.eosTokenIds])];
   const app = createServer({

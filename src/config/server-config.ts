@@ -25,6 +25,8 @@ export interface ServeConfig {
   threads: number | undefined;
   /** GiB of memory for the KV cache */
   kvCacheMemory: number;
+  /** element type of the KV cache */
+  kvCacheDtype: 'f16' | 'f32';
 }
 
 export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
@@ -43,4 +45,5 @@ export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
   blockSize: 64,
   threads: undefined,
   kvCacheMemory: 2,
+  kvCacheDtype: 'f16',
 };

@@ -1,4 +1,5 @@
 import type { ForwardBatch, Transformer } from '../model/forward.ts';
+import type { KvCacheDtype } from '../native/types.ts';
 import { KvCache } from './kv-cache.ts';
 import { sampleToken } from './sampler.ts';
 import { Scheduler, type SchedulerConfig } from './scheduler.ts';
@@ -8,6 +9,8 @@ import type { EngineOutput, EngineRequest, EngineStats } from './types.ts';
 export interface EngineCoreConfig extends SchedulerConfig {
   blockSize: number;
   numBlocks: number;
+  /** element type of the KV cache (default f16) */
+  kvCacheDtype?: KvCacheDtype;
   /** ids ≥ this are padding rows of the LM head and are never sampled */
   vocabLimit: number;
 }
@@ -31,7 +34,13 @@ export class EngineCore {
     private readonly onScheduled: () => void = () => {},
   ) {
     const spec = model.spec;
-    this.kv = new KvCache(spec.numLayers, spec.numKvHeads * spec.headDim, config.blockSize, config.numBlocks);
+    this.kv = new KvCache(
+      spec.numLayers,
+      spec.numKvHeads * spec.headDim,
+      config.blockSize,
+      config.numBlocks,
+      config.kvCacheDtype ?? 'f16',
+    );
     this.scheduler = new Scheduler(this.kv.pool, config.blockSize, config);
   }
 

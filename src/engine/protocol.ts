@@ -1,4 +1,5 @@
 import type { WeightQuantization } from '../config/server-config.ts';
+import type { KvCacheDtype } from '../native/types.ts';
 import type { EngineOutput, EngineRequest } from './types.ts';
 
 /** Everything the engine core needs to start; sent to the worker thread as its workerData. */
@@ -19,6 +20,8 @@ export interface EngineOptions {
   threads?: number;
   /** bytes of memory the KV cache may use */
   kvCacheBytes?: number;
+  /** element type of the KV cache: f16 (default; half the memory) or f32 */
+  kvCacheDtype?: KvCacheDtype;
 }
 
 /** What the worker reports once the model is loaded. */

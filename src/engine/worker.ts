@@ -26,7 +26,8 @@ function start(options: EngineOptions): void {
   const maxModelLen = options.maxModelLen ?? spec.maxPositionEmbeddings;
   const blockSize = options.blockSize ?? 64;
   const maxNumSeqs = options.maxNumSeqs ?? 32;
-  const perBlock = KvCache.bytesPerBlock(spec.numLayers, spec.numKvHeads * spec.headDim, blockSize);
+  const kvCacheDtype = options.kvCacheDtype ?? 'f16';
+  const perBlock = KvCache.bytesPerBlock(spec.numLayers, spec.numKvHeads * spec.headDim, blockSize, kvCacheDtype);
   // Enough blocks for every running sequence at full context, capped by the memory budget, but
   // always at least one full-length sequence.
   const wanted = maxNumSeqs * Math.ceil(maxModelLen / blockSize);
@@ -38,6 +39,7 @@ function start(options: EngineOptions): void {
   const core: EngineCore = new EngineCore(new Transformer(model, native), {
     blockSize,
     numBlocks,
+    kvCacheDtype,
     maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens ?? 2048,
     enableChunkedPrefill: options.enableChunkedPrefill ?? true,

@@ -1,4 +1,4 @@
-import type { NativeKernels } from '../native/types.ts';
+import type { KvCacheArray, NativeKernels } from '../native/types.ts';
 import type { LayerWeights, LoadedModel, ModelSpec } from './types.ts';
 
 /**
@@ -21,11 +21,11 @@ export interface ForwardBatch {
   logitRows: Int32Array;
 }
 
-/** The per-layer K and V caches the forward pass writes to and attends over. */
+/** The per-layer K and V caches the forward pass writes to and attends over (f32 or f16 values). */
 export interface KvStorage {
   readonly blockSize: number;
-  keys(layer: number): Float32Array;
-  values(layer: number): Float32Array;
+  keys(layer: number): KvCacheArray;
+  values(layer: number): KvCacheArray;
 }
 
 /** Reusable activation buffers, grown on demand so steady-state decoding allocates nothing. */

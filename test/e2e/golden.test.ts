@@ -35,7 +35,7 @@ for (const c of cases) {
     const golden = JSON.parse(readFileSync(c.golden, 'utf8')) as { generation: GoldenGeneration[] };
     let server: RunningServer;
     before(async () => {
-      server = await startServer(['--model', c.model, '--enable-logprob']);
+      server = await startServer(['--model', c.model, '--enable-logprob', '--kv-cache-dtype', 'f32']);
     });
     after(() => server.stop());
 

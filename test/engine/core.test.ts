@@ -14,6 +14,7 @@ function core(config: Partial<EngineCoreConfig> = {}): EngineCore {
   return new EngineCore(model, {
     blockSize: 4,
     numBlocks: 256,
+    kvCacheDtype: 'f32',
     maxNumSeqs: 16,
     maxNumBatchedTokens: 64,
     enableChunkedPrefill: true,

@@ -1,6 +1,7 @@
 /**
  * The engine alone (worker thread, real kernels) against the reference goldens, compared by token id:
- * greedy ids exact, every listed top logprob within 1e-4, for each checkpoint layout.
+ * greedy ids exact, every listed top logprob within 1e-4, for each checkpoint layout (f32 KV cache);
+ * with the default f16 KV cache the same ids and logprobs within 5e-2.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -56,7 +57,7 @@ for (const c of cases) {
     const golden = JSON.parse(readFileSync(c.golden, 'utf8')) as { generation: GoldenGeneration[] };
     let engine: AsyncEngine;
     before(async () => {
-      engine = await startEngine({ modelPath: c.model, vocabLimit: c.vocabLimit });
+      engine = await startEngine({ modelPath: c.model, vocabLimit: c.vocabLimit, kvCacheDtype: 'f32' });
     });
     after(() => engine.close());
 
@@ -90,3 +91,32 @@ for (const c of cases) {
     });
   });
 }
+
+describe('engine goldens with an f16 KV cache: stories260K', () => {
+  const golden = JSON.parse(readFileSync(`${SHARED_MODELS}stories260K/golden.json`, 'utf8')) as {
+    generation: GoldenGeneration[];
+  };
+  for (const model of [STORIES_HF, STORIES_GGUF]) {
+    it(`same greedy ids, top logprobs within 5e-2 (${model.replace(SHARED_MODELS, '')})`, async () => {
+      const engine = await startEngine({ modelPath: model });
+      try {
+        for (const [i, g] of golden.generation.entries()) {
+          const k = g.top_logprobs[0].length;
+          const r = await collect(engine, `f16-${i}`, g.prompt_ids, g.completion_ids.length, k);
+          assert.deepEqual(r.ids, g.completion_ids, `prompt ${i}`);
+          for (const [pos, want] of g.top_logprobs.entries()) {
+            for (const w of want) {
+              const match = r.logprobs[pos].top.find((x) => x.id === w.id);
+              if (!match) continue; // a near-tie may swap the last listed entries
+              assert.ok(Math.abs(match.logprob - w.logprob) < 5e-2, `prompt ${i} position ${pos} id ${w.id}`);
+            }
+            const top = r.logprobs[pos].top[0];
+            assert.ok(Math.abs(top.logprob - want[0].logprob) < 5e-2, `prompt ${i} position ${pos} top logprob`);
+          }
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+  }
+});
