@@ -18,7 +18,8 @@
         "native/norm.cc",
         "native/rope.cc",
         "native/activation.cc",
-        "native/attention.cc"
+        "native/attention.cc",
+        "native/sampling.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

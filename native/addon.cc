@@ -337,6 +337,59 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- sampling helpers ---------------------------------------------------------------------------
+
+// topK(x, n, k, out): writes the ids to out, returns how many
+Napi::Value TopK(const Napi::CallbackInfo& info) {
+  const char* fn = "topK";
+  Napi::Env env = info.Env();
+  ArrayArg<float> x;
+  ArrayArg<int32_t> out;
+  int64_t n, k;
+  if (!f32Arg(info, 0, fn, "x", &x) || !intArg(info, 1, fn, "n", 0, kMaxDim, &n) ||
+      !intArg(info, 2, fn, "k", 0, kMaxDim, &k) || !i32Arg(info, 3, fn, "out", &out) ||
+      !atLeast(env, fn, "x", x.length, n) || !atLeast(env, fn, "out", out.length, k < n ? k : n)) {
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(tsd::topK(x.data, n, k, out.data)));
+}
+
+// logSumExp(x, n, scale)
+Napi::Value LogSumExp(const Napi::CallbackInfo& info) {
+  const char* fn = "logSumExp";
+  Napi::Env env = info.Env();
+  ArrayArg<float> x;
+  int64_t n;
+  double scale;
+  if (!f32Arg(info, 0, fn, "x", &x) || !intArg(info, 1, fn, "n", 0, kMaxDim, &n) ||
+      !numArg(info, 2, fn, "scale", &scale) || !atLeast(env, fn, "x", x.length, n)) {
+    return env.Undefined();
+  }
+  if (!(scale > 0)) {
+    fail(env, fn, "scale must be positive");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, tsd::logSumExp(x.data, n, static_cast<float>(scale)));
+}
+
+// sampleCategorical(x, n, scale, u)
+Napi::Value SampleCategorical(const Napi::CallbackInfo& info) {
+  const char* fn = "sampleCategorical";
+  Napi::Env env = info.Env();
+  ArrayArg<float> x;
+  int64_t n;
+  double scale, u;
+  if (!f32Arg(info, 0, fn, "x", &x) || !intArg(info, 1, fn, "n", 1, kMaxDim, &n) ||
+      !numArg(info, 2, fn, "scale", &scale) || !numArg(info, 3, fn, "u", &u) || !atLeast(env, fn, "x", x.length, n)) {
+    return env.Undefined();
+  }
+  if (!(scale > 0) || !(u >= 0 && u < 1)) {
+    fail(env, fn, "scale must be positive and u in [0, 1)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(tsd::sampleCategorical(x.data, n, static_cast<float>(scale), u)));
+}
+
 // ---- ISA control ------------------------------------------------------------------------------
 
 Napi::Value GetIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tsd::isaName(tsd::currentIsa())); }
@@ -397,6 +450,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, Swiglu));
   exports.Set("kvStore", Napi::Function::New(env, KvStore));
   exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("topK", Napi::Function::New(env, TopK));
+  exports.Set("logSumExp", Napi::Function::New(env, LogSumExp));
+  exports.Set("sampleCategorical", Napi::Function::New(env, SampleCategorical));
   exports.Set("getIsa", Napi::Function::New(env, GetIsa));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));

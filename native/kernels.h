@@ -40,4 +40,12 @@ struct AttentionArgs {
 };
 void attention(const AttentionArgs& a);
 
+// sampling.cc: one row of logits x[0..n)
+/** Ids of the k largest values, best first, lower id first on ties, NaN last; returns min(k, n). */
+int64_t topK(const float* x, int64_t n, int64_t k, int32_t* out);
+/** log Σ e^{scale·x_i} (scale > 0): f32 exponentials of scale·(x_i − max), summed in f64. */
+double logSumExp(const float* x, int64_t n, float scale);
+/** The first i whose cumulative weight e^{scale·(x_i − max)} exceeds u · Σ weights (u in [0, 1)). */
+int64_t sampleCategorical(const float* x, int64_t n, float scale, double u);
+
 }  // namespace tsd

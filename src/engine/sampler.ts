@@ -1,3 +1,4 @@
+import { native } from '../native/index.ts';
 import type { Rng } from './rng.ts';
 import type { SamplingParams, TokenLogprob } from './types.ts';
 
@@ -5,6 +6,47 @@ import type { SamplingParams, TokenLogprob } from './types.ts';
 const GREEDY_EPSILON = 1e-5;
 /** Nucleus sampling first looks at this many best candidates; only if they hold < top_p mass is the whole vocab sorted. */
 const NUCLEUS_PREFETCH = 1024;
+/** From this many candidate ids on, the vocabulary-wide loops run in the addon (NativeKernels.topK etc.). */
+const NATIVE_MIN_VOCAB = 4096;
+
+/**
+ * The vocabulary-wide loops of sampling. Large vocabularies (≈100k ids: a few ms per token in plain
+ * TypeScript, and O(V²) for a full nucleus sort) use the addon's topK / logSumExp /
+ * sampleCategorical; small ones (and tests of the exact arithmetic) the TypeScript versions.
+ */
+export interface VocabOps {
+  /** ids of the k largest values, best first, lower id first on ties */
+  bestIds(x: Float32Array, k: number): ArrayLike<number>;
+  /** raw log-softmax at `ids` and at `id` (one pass over the row) */
+  logprobs(x: Float32Array, id: number, ids: ArrayLike<number>): { logprob: number; top: number[] };
+  /** softmax of x/T over the whole row, evaluated at `ids` */
+  probsOf(x: Float32Array, ids: ArrayLike<number>, invT: number): Float64Array;
+  /** an index drawn with probability ∝ e^{x_i/T} */
+  sampleAll(x: Float32Array, invT: number, rng: Rng): number;
+}
+
+export const tsVocabOps: VocabOps = {
+  bestIds,
+  logprobs(x, id, ids) {
+    const raw = logSoftmax(x);
+    return { logprob: raw[id], top: Array.from(ids, (i) => raw[i]) };
+  },
+  probsOf: softmaxOf,
+  sampleAll,
+};
+
+export const nativeVocabOps: VocabOps = {
+  bestIds: (x, k) => native.topK(x, k),
+  logprobs(x, id, ids) {
+    const lse = native.logSumExp(x, 1);
+    return { logprob: x[id] - lse, top: Array.from(ids, (i) => x[i] - lse) };
+  },
+  probsOf(x, ids, invT) {
+    const lse = native.logSumExp(x, invT);
+    return Float64Array.from(ids, (i) => Math.exp(x[i] * invT - lse));
+  },
+  sampleAll: (x, invT, rng) => native.sampleCategorical(x, invT, rng.next()),
+};
 
 export interface SampleResult {
   tokenId: number;
@@ -21,20 +63,24 @@ export function sampleToken(
   params: SamplingParams,
   rng: Rng,
   bannedIds?: Iterable<number>,
+  ops: VocabOps = Math.min(vocabLimit, logits.length) >= NATIVE_MIN_VOCAB ? nativeVocabOps : tsVocabOps,
 ): SampleResult {
   const n = Math.min(vocabLimit, logits.length);
   const row = logits.subarray(0, n);
-  // Logprobs describe the model's raw distribution (FastDeploy's default raw_logprobs mode).
-  const raw = params.logprobs !== null ? logSoftmax(row) : undefined;
+  // Logprobs describe the model's raw distribution (FastDeploy's default raw_logprobs mode), so the
+  // row is kept until the token is known; banned ids only change the copy that is sampled from.
+  const raw = params.logprobs !== null ? row.slice() : undefined;
+  const topIds = raw ? ops.bestIds(raw, params.logprobs ?? 0) : undefined;
   if (bannedIds) for (const id of bannedIds) if (id < n) row[id] = Number.NEGATIVE_INFINITY;
 
   const tokenId =
     params.temperature < GREEDY_EPSILON || params.topP < GREEDY_EPSILON || params.topK === 1
-      ? argmax(row)
-      : sampleStochastic(row, params, rng);
+      ? ops.bestIds(row, 1)[0]
+      : sampleStochastic(row, params, rng, ops);
 
-  if (!raw) return { tokenId };
-  return { tokenId, logprob: { logprob: raw[tokenId], top: topK(raw, params.logprobs ?? 0) } };
+  if (!raw || !topIds) return { tokenId };
+  const lp = ops.logprobs(raw, tokenId, topIds);
+  return { tokenId, logprob: { logprob: lp.logprob, top: Array.from(topIds, (id, i) => ({ id, logprob: lp.top[i] })) } };
 }
 
 /** Index of the largest value; the lowest id wins ties so greedy decoding is reproducible. */
@@ -89,17 +135,18 @@ function bestIds(x: ArrayLike<number>, k: number): number[] {
   return heap;
 }
 
-function sampleStochastic(row: Float32Array, params: SamplingParams, rng: Rng): number {
+function sampleStochastic(row: Float32Array, params: SamplingParams, rng: Rng, ops: VocabOps): number {
   const invT = 1 / params.temperature;
   const limitK = params.topK > 0 ? Math.min(params.topK, row.length) : row.length;
-  if (limitK === row.length && params.topP >= 1) return sampleAll(row, invT, rng);
+  if (limitK === row.length && params.topP >= 1) return ops.sampleAll(row, invT, rng);
   // Candidates sorted by logit, best first. A prefetch window usually holds the whole nucleus;
-  // only when it does not is the full top-k set sorted.
-  let ids = bestIds(row, Math.min(limitK, NUCLEUS_PREFETCH));
-  let probs = softmaxOf(row, ids, invT);
-  if (ids.length < limitK && (params.topP >= 1 || sum(probs) < params.topP)) {
-    ids = bestIds(row, limitK);
-    probs = softmaxOf(row, ids, invT);
+  // only when it does not are more (finally the full top-k set) sorted.
+  let ids = ops.bestIds(row, Math.min(limitK, NUCLEUS_PREFETCH));
+  let probs = ops.probsOf(row, ids, invT);
+  for (const window of [16 * NUCLEUS_PREFETCH, limitK]) {
+    if (!(ids.length < limitK && (params.topP >= 1 || sum(probs) < params.topP))) break;
+    ids = ops.bestIds(row, Math.min(limitK, window));
+    probs = ops.probsOf(row, ids, invT);
   }
   // Nucleus: the smallest prefix whose mass reaches top_p.
   let keep = probs.length;
@@ -144,7 +191,7 @@ function sum(x: Float64Array): number {
 }
 
 /** Softmax over the whole row, evaluated only at `ids` (so probabilities are relative to the full vocab). */
-function softmaxOf(row: Float32Array, ids: number[], invT: number): Float64Array {
+function softmaxOf(row: Float32Array, ids: ArrayLike<number>, invT: number): Float64Array {
   const max = row[ids[0]] * invT;
   let sum = 0;
   for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] * invT - max);

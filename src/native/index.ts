@@ -54,6 +54,9 @@ interface Addon {
     maxBlocksPerSeq: number,
     blockSize: number,
   ): void;
+  topK(x: Float32Array, n: number, k: number, out: Int32Array): number;
+  logSumExp(x: Float32Array, n: number, scale: number): number;
+  sampleCategorical(x: Float32Array, n: number, scale: number, u: number): number;
   getIsa(): Isa;
   setIsa(isa: string): void;
   supportedIsas(): Isa[];
@@ -158,7 +161,26 @@ export const native: NativeKernels = {
       batch.blockSize,
     );
   },
+  topK(x: Float32Array, k: number, n?: number): Int32Array {
+    const len = rowLength('topK', x, n);
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`topK: k must be an integer ≥ 0, got ${k}`);
+    const out = new Int32Array(Math.min(k, len));
+    addon.topK(x, len, k, out);
+    return out;
+  },
+  logSumExp(x: Float32Array, scale = 1, n?: number): number {
+    return addon.logSumExp(x, rowLength('logSumExp', x, n), scale);
+  },
+  sampleCategorical(x: Float32Array, scale: number, u: number, n?: number): number {
+    return addon.sampleCategorical(x, rowLength('sampleCategorical', x, n), scale, u);
+  },
 };
+
+function rowLength(fn: string, x: Float32Array, n: number | undefined): number {
+  const len = n ?? x.length;
+  if (!Number.isInteger(len) || len < 0 || len > x.length) throw new RangeError(`${fn}: n = ${n} is outside [0, ${x.length}]`);
+  return len;
+}
 
 /** The ISA paths this CPU can run (always includes 'scalar'). */
 export function supportedIsas(): Isa[] {

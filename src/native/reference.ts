@@ -736,6 +736,40 @@ export function attention(
   }
 }
 
+/** Ids of the k largest of x[0..n), best first, lower id first on ties, NaN last. */
+export function topK(x: Float32Array, k: number, n = x.length): Int32Array {
+  const key = (i: number) => (Number.isNaN(x[i]) ? Number.NEGATIVE_INFINITY : x[i]);
+  const ids = Array.from({ length: n }, (_, i) => i).sort((a, b) => key(b) - key(a) || a - b);
+  return Int32Array.from(ids.slice(0, Math.max(0, Math.min(k, n))));
+}
+
+/** log Σ e^{scale·x_i} in double precision. */
+export function logSumExp(x: Float32Array, scale = 1, n = x.length): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
+  if (max === Number.NEGATIVE_INFINITY) return max;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(scale * (x[i] - max));
+  return scale * max + Math.log(sum);
+}
+
+/** The first index whose cumulative weight e^{scale·(x_i − max)} exceeds u · Σ weights (double). */
+export function sampleCategorical(x: Float32Array, scale: number, u: number, n = x.length): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
+  const w = Array.from({ length: n }, (_, i) => (x[i] === Number.NEGATIVE_INFINITY ? 0 : Math.exp(scale * (x[i] - max))));
+  const target = u * w.reduce((a, b) => a + b, 0);
+  let c = 0;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    if (w[i] <= 0) continue;
+    c += w[i];
+    last = i;
+    if (c > target) return i;
+  }
+  return last;
+}
+
 /** The reference kernels with the addon's interface (minus isa, threads and mapFile). */
 export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | 'mapFile'> = {
   matmul,
@@ -745,4 +779,7 @@ export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | '
   swiglu,
   kvStore,
   attention,
+  topK,
+  logSumExp,
+  sampleCategorical,
 };

@@ -95,4 +95,16 @@ export interface NativeKernels {
    * max subtraction; out [T × nHeads × headDim].
    */
   attention(out: Float32Array, q: Float32Array, kCache: KvCacheArray, vCache: KvCacheArray, T: number, nHeads: number, nKvHeads: number, headDim: number, scale: number, batch: AttentionBatch): void;
+  /** Ids of the k largest of x[0..n) (n defaults to x.length), best first; ties: lower id first; NaN last. */
+  topK(x: Float32Array, k: number, n?: number): Int32Array;
+  /**
+   * log Σ_{i<n} e^{scale·x_i} for scale > 0 (default 1), as max + log Σ e^{scale·(x_i − max)} with f32
+   * exponentials summed in f64; −∞ entries count 0.
+   */
+  logSumExp(x: Float32Array, scale?: number, n?: number): number;
+  /**
+   * An index i < n drawn with probability ∝ e^{scale·x_i} (the sampler's temperature draw, scale =
+   * 1/T): the first index whose cumulative weight exceeds u · Σ weights, for u in [0, 1).
+   */
+  sampleCategorical(x: Float32Array, scale: number, u: number, n?: number): number;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../../src/engine/rng.ts';
-import { argmax, logSoftmax, sampleToken, topK } from '../../src/engine/sampler.ts';
+import { argmax, logSoftmax, nativeVocabOps, sampleToken, topK, tsVocabOps } from '../../src/engine/sampler.ts';
 import type { SamplingParams } from '../../src/engine/types.ts';
 
 const params = (p: Partial<SamplingParams>): SamplingParams => ({
@@ -71,6 +71,33 @@ describe('sampler', () => {
     let zeros = 0;
     for (let i = 0; i < 4000; i++) if (sampleToken(logits.slice(), 2, params({}), rng).tokenId === 0) zeros++;
     assert.ok(Math.abs(zeros / 4000 - 0.75) < 0.03, `got ${zeros / 4000}`);
+  });
+
+  it('large vocabularies run in the addon with the same results as the TypeScript loops', () => {
+    const V = 50_000;
+    const logits = randomLogits(V, 21);
+    for (const p of [
+      params({ temperature: 0, logprobs: 5 }),
+      params({ temperature: 0.8, topK: 50 }),
+      params({ temperature: 0.8, topP: 0.9 }),
+      params({ temperature: 1.2, logprobs: 2 }),
+    ]) {
+      const rngA = new Rng(3);
+      const rngB = new Rng(3);
+      for (let i = 0; i < 20; i++) {
+        const a = sampleToken(logits.slice(), V, p, rngA, [7, 11], nativeVocabOps);
+        const b = sampleToken(logits.slice(), V, p, rngB, [7, 11], tsVocabOps);
+        assert.equal(a.tokenId, b.tokenId);
+        assert.ok(a.tokenId !== 7 && a.tokenId !== 11);
+        if (p.logprobs !== null) {
+          assert.deepEqual(
+            a.logprob?.top.map((t) => t.id),
+            b.logprob?.top.map((t) => t.id),
+          );
+          assert.ok(Math.abs((a.logprob?.logprob ?? 0) - (b.logprob?.logprob ?? 1)) < 1e-6);
+        }
+      }
+    }
   });
 
   it('logprobs are log-softmax of the raw logits, best first, with the sampled token', () => {

@@ -472,6 +472,66 @@ for (const isa of isas) {
       });
     }
 
+    it('topK: best first, lower id first on ties, NaN last, any k', () => {
+      const rng = new Rng(15);
+      for (const n of [1, 7, 100, 5000]) {
+        const x = Float32Array.from({ length: n }, () => Math.round(rng.uniform(-20, 20))); // many ties
+        if (n > 10) {
+          x[3] = Number.NaN;
+          x[5] = Number.NEGATIVE_INFINITY;
+          x[8] = Number.POSITIVE_INFINITY;
+        }
+        for (const k of [0, 1, 2, 5, Math.floor(n / 3), n - 1, n, n + 3]) {
+          if (k < 0) continue;
+          assert.deepEqual(Array.from(native.topK(x, k)), Array.from(ref.topK(x, k)), `n=${n} k=${k}`);
+        }
+        assert.deepEqual(Array.from(native.topK(x, 3, Math.ceil(n / 2))), Array.from(ref.topK(x, 3, Math.ceil(n / 2))));
+      }
+    });
+
+    it('logSumExp matches the double-precision reference', () => {
+      const rng = new Rng(16);
+      for (const n of [1, 17, 103424]) {
+        const x = rng.f32(n, -30, 30);
+        if (n > 1) x[n - 1] = Number.NEGATIVE_INFINITY;
+        for (const scale of [0.5, 1, 1 / 0.7]) {
+          const got = native.logSumExp(x, scale);
+          const want = ref.logSumExp(x, scale);
+          assert.ok(Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want)), `n=${n} scale=${scale}: ${got} vs ${want}`);
+        }
+      }
+      assert.equal(native.logSumExp(Float32Array.of(Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY)), Number.NEGATIVE_INFINITY);
+    });
+
+    it('sampleCategorical follows the cumulative weights and never picks −∞ entries', () => {
+      // weights 1, 2, 4, 8 (+ banned entries): the cumulative boundaries are at 1/15, 3/15, 7/15
+      const x = Float32Array.from([0, Number.NEGATIVE_INFINITY, Math.log(2), Math.log(4), Number.NEGATIVE_INFINITY, Math.log(8)]);
+      const cases: [number, number][] = [
+        [0, 0],
+        [0.5 / 15, 0],
+        [1.5 / 15, 2],
+        [2.9 / 15, 2],
+        [3.1 / 15, 3],
+        [6.9 / 15, 3],
+        [7.1 / 15, 5],
+        [1 - 1e-12, 5],
+      ];
+      for (const [u, id] of cases) {
+        assert.equal(native.sampleCategorical(x, 1, u), id, `u=${u}`);
+        assert.equal(ref.sampleCategorical(x, 1, u), id, `reference u=${u}`);
+      }
+      // temperature: scale 2 squares the weights (1, 4, 16, 64)
+      assert.equal(native.sampleCategorical(x, 2, 5.5 / 85), 3);
+      const rng = new Rng(17);
+      const big = rng.f32(50000, -5, 5);
+      for (let i = 0; i < 20; i++) {
+        const u = rng.next();
+        const got = native.sampleCategorical(big, 1.3, u);
+        const want = ref.sampleCategorical(big, 1.3, u);
+        assert.ok(Math.abs(got - want) <= 1, `u=${u}: ${got} vs ${want}`); // f32 exponentials may move a boundary
+      }
+    });
+
     it('attention with one position returns v exactly', () => {
       const rng = new Rng(12);
       const hd = 20;
