@@ -10,6 +10,7 @@
 //
 // Caches hold f32 or IEEE f16 values (E = float or uint16_t). f16 values are widened exactly when
 // loaded, so attention over an f16 cache equals attention over an f32 cache holding the same values.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -314,111 +315,132 @@ TSD_AVX512 inline __m512 reduce16(const __m512* v) {
                        _mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/** Unscaled scores of 8 positions at pointers kp[0…7] (one accumulator each, columns in order). */
+// The AVX-512 tile works on all query heads of the group at once, so each K/V row is loaded a few
+// times per tile instead of once per query head: scores in blocks of 4 heads × 4 positions (16 dot
+// products, one transposing reduction), then the online-softmax step per head, then o += p·v for up
+// to 8 heads × 32 columns per pass over the tile's V rows.
+
+/** Largest tile: spans are added until a tile holds ≥ kTilePositions, each span ≤ kTilePositions. */
+constexpr int64_t kMaxTile = 2 * kTilePositions;
+
+/** scale · q_h · k_p for 4 heads × 4 positions, lane 4h + p. */
 template <class E>
-TSD_AVX512 inline void dots8(const float* qj, int64_t hd, const E* const* kp, __m512* acc) {
-  __m512 a[8];
-  for (int p = 0; p < 8; p++) a[p] = _mm512_setzero_ps();
+TSD_AVX512 inline __m512 scores4x4(const float* const* qh, const E* const* kp, int64_t hd, __m512 scale) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 16 <= hd; c += 16) {
-    const __m512 qv = _mm512_loadu_ps(qj + c);
-    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, ld16(kp[p] + c), a[p]);
+    __m512 kv[4];
+    for (int p = 0; p < 4; p++) kv[p] = ld16(kp[p] + c);
+    for (int h = 0; h < 4; h++) {
+      const __m512 qv = _mm512_loadu_ps(qh[h] + c);
+      for (int p = 0; p < 4; p++) acc[4 * h + p] = _mm512_fmadd_ps(qv, kv[p], acc[4 * h + p]);
+    }
   }
   if (c < hd) {
     const __mmask16 tm = tailMask16(hd - c);
-    const __m512 qv = _mm512_maskz_loadu_ps(tm, qj + c);
-    for (int p = 0; p < 8; p++) a[p] = _mm512_fmadd_ps(qv, ld16m(kp[p] + c, tm), a[p]);
+    __m512 kv[4];
+    for (int p = 0; p < 4; p++) kv[p] = ld16m(kp[p] + c, tm);
+    for (int h = 0; h < 4; h++) {
+      const __m512 qv = _mm512_maskz_loadu_ps(tm, qh[h] + c);
+      for (int p = 0; p < 4; p++) acc[4 * h + p] = _mm512_fmadd_ps(qv, kv[p], acc[4 * h + p]);
+    }
   }
-  for (int p = 0; p < 8; p++) acc[p] = a[p];
+  return _mm512_mul_ps(reduce16(acc), scale);
 }
 
-/** Scores (unscaled) of up to 16 positions; positions ≥ cnt repeat the last one and are ignored. */
-template <class E>
-TSD_AVX512 inline __m512 scores16(const float* qj, int64_t hd, const E* k, int64_t stride, int64_t cnt) {
-  __m512 acc[16];
-  for (int h = 0; h < 2; h++) {
-    const E* kp[8];
-    for (int p = 0; p < 8; p++) {
-      const int64_t pos = 8 * h + p;
-      kp[p] = k + (pos < cnt ? pos : cnt - 1) * stride;
+/** o_h ← o_h·α_h + Σ_i p_hi·v_i for HN heads (rows of o and s), columns in groups of 32. */
+template <int HN, class E>
+TSD_AVX512 void accumulateHeads(float* o, int64_t hd, const E* const* vp, int64_t n, const float* s,
+                                const float* alpha) {
+  for (int64_t c0 = 0; c0 < hd; c0 += 32) {
+    const int64_t r0 = hd - c0, r1 = hd - c0 - 16;
+    const __mmask16 m0 = r0 >= 16 ? static_cast<__mmask16>(0xffff) : tailMask16(r0);
+    const __mmask16 m1 = r1 >= 16 ? static_cast<__mmask16>(0xffff) : r1 > 0 ? tailMask16(r1) : static_cast<__mmask16>(0);
+    __m512 acc[HN][2];
+    for (int h = 0; h < HN; h++) {
+      const __m512 a = _mm512_set1_ps(alpha[h]);
+      acc[h][0] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, o + h * hd + c0), a);
+      acc[h][1] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, o + h * hd + c0 + 16), a);
     }
-    dots8(qj, hd, kp, acc + 8 * h);
-  }
-  return reduce16(acc);
-}
-
-/** As accumulate8 with chunks of 16 floats. */
-template <class E>
-TSD_AVX512 inline void accumulate16(float* o, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
-                                    const float* p, float alpha) {
-  const __m512 av = _mm512_set1_ps(alpha);
-  for (int64_t c0 = 0; c0 < hd; c0 += 64) {
-    __mmask16 mk[4];
-    __m512 a0[4], a1[4];
-    for (int u = 0; u < 4; u++) {
-      const int64_t rem = hd - c0 - 16 * u;
-      mk[u] = rem >= 16 ? static_cast<__mmask16>(0xffff) : rem > 0 ? tailMask16(rem) : static_cast<__mmask16>(0);
-      a0[u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], o + c0 + 16 * u), av);
-      a1[u] = _mm512_setzero_ps();
-    }
-    const float* pb = p;
-    for (int64_t b = 0; b < nSpans; b++) {
-      const E* v = spans[b].v + c0;
-      const int64_t n = spans[b].n;
-      int64_t i = 0;
-      for (; i + 2 <= n; i += 2) {
-        const __m512 p0 = _mm512_set1_ps(pb[i]), p1 = _mm512_set1_ps(pb[i + 1]);
-        const E* v0 = v + i * stride;
-        const E* v1 = v0 + stride;
-        for (int u = 0; u < 4; u++) {
-          a0[u] = _mm512_fmadd_ps(p0, ld16m(v0 + 16 * u, mk[u]), a0[u]);
-          a1[u] = _mm512_fmadd_ps(p1, ld16m(v1 + 16 * u, mk[u]), a1[u]);
-        }
+    for (int64_t i = 0; i < n; i++) {
+      const __m512 v0 = ld16m(vp[i] + c0, m0);
+      const __m512 v1 = ld16m(vp[i] + c0 + 16, m1);
+      for (int h = 0; h < HN; h++) {
+        const __m512 p = _mm512_set1_ps(s[h * kMaxTile + i]);
+        acc[h][0] = _mm512_fmadd_ps(p, v0, acc[h][0]);
+        acc[h][1] = _mm512_fmadd_ps(p, v1, acc[h][1]);
       }
-      if (i < n) {
-        const __m512 p0 = _mm512_set1_ps(pb[i]);
-        const E* v0 = v + i * stride;
-        for (int u = 0; u < 4; u++) a0[u] = _mm512_fmadd_ps(p0, ld16m(v0 + 16 * u, mk[u]), a0[u]);
-      }
-      pb += n;
     }
-    for (int u = 0; u < 4; u++) _mm512_mask_storeu_ps(o + c0 + 16 * u, mk[u], _mm512_add_ps(a0[u], a1[u]));
+    for (int h = 0; h < HN; h++) {
+      _mm512_mask_storeu_ps(o + h * hd + c0, m0, acc[h][0]);
+      _mm512_mask_storeu_ps(o + h * hd + c0 + 16, m1, acc[h][1]);
+    }
   }
 }
 
 template <class E>
 TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span<E>* spans, int64_t nSpans, int64_t stride,
                            float scale, float* m, float* l, float* o, float* s) {
+  const E* kp[kMaxTile];
+  const E* vp[kMaxTile];
+  int64_t n = 0;
+  for (int64_t b = 0; b < nSpans; b++) {
+    for (int64_t i = 0; i < spans[b].n; i++, n++) {
+      kp[n] = spans[b].k + i * stride;
+      vp[n] = spans[b].v + i * stride;
+    }
+  }
+  // 1. scores s[j × kMaxTile + i] (blocks past g or n repeat the last head / position and are dropped)
   const __m512 sc = _mm512_set1_ps(scale);
+  alignas(64) float block[16];
+  for (int64_t j0 = 0; j0 < g; j0 += 4) {
+    const float* qh[4];
+    for (int h = 0; h < 4; h++) qh[h] = q + std::min<int64_t>(j0 + h, g - 1) * hd;
+    for (int64_t i0 = 0; i0 < n; i0 += 4) {
+      const E* kk[4];
+      for (int p = 0; p < 4; p++) kk[p] = kp[std::min<int64_t>(i0 + p, n - 1)];
+      _mm512_store_ps(block, scores4x4(qh, kk, hd, sc));
+      for (int64_t h = 0; h < 4 && j0 + h < g; h++)
+        for (int64_t p = 0; p < 4 && i0 + p < n; p++) s[(j0 + h) * kMaxTile + i0 + p] = block[4 * h + p];
+    }
+  }
+  // 2. online-softmax step per head: s ← e^{s − m_new}
   const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  float* alpha = s + g * kMaxTile;  // [g] this tile's rescaling factors
   for (int64_t j = 0; j < g; j++) {
-    const float* qj = q + j * hd;
-    __m512 mx = ninf;
-    int64_t n = 0;
-    for (int64_t b = 0; b < nSpans; b++) {
-      for (int64_t i0 = 0; i0 < spans[b].n; i0 += 16) {
-        const int64_t cnt = spans[b].n - i0 < 16 ? spans[b].n - i0 : 16;
-        const __mmask16 mk = tailMask16(cnt);
-        const __m512 sv = _mm512_mul_ps(scores16(qj, hd, spans[b].k + i0 * stride, stride, cnt), sc);
-        _mm512_mask_storeu_ps(s + n, mk, sv);
-        mx = _mm512_mask_max_ps(mx, mk, mx, sv);
-        n += cnt;
-      }
-    }
-    const float bm = _mm512_reduce_max_ps(mx);
+    float* sj = s + j * kMaxTile;
+    const __mmask16 k0 = n >= 16 ? static_cast<__mmask16>(0xffff) : tailMask16(n);
+    const __mmask16 k1 = n > 16 ? tailMask16(n - 16) : static_cast<__mmask16>(0);
+    const __m512 s0 = _mm512_mask_loadu_ps(ninf, k0, sj);
+    const __m512 s1 = _mm512_mask_loadu_ps(ninf, k1, sj + 16);
+    const float bm = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
     const float mNew = bm > m[j] ? bm : m[j];
-    const float alpha = _mm512_cvtss_f32(exp512(_mm512_set1_ps(m[j] - mNew)));
+    const float a = _mm512_cvtss_f32(exp512(_mm512_set1_ps(m[j] - mNew)));
     const __m512 mv = _mm512_set1_ps(mNew);
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t i0 = 0; i0 < n; i0 += 16) {
-      const __mmask16 mk = tailMask16(n - i0 < 16 ? n - i0 : 16);
-      const __m512 p = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + i0), mv)));
-      _mm512_mask_storeu_ps(s + i0, mk, p);
-      sum = _mm512_add_ps(sum, p);
-    }
-    l[j] = l[j] * alpha + hsum512(sum);
+    const __m512 p0 = _mm512_maskz_mov_ps(k0, exp512(_mm512_sub_ps(s0, mv)));
+    const __m512 p1 = _mm512_maskz_mov_ps(k1, exp512(_mm512_sub_ps(s1, mv)));
+    _mm512_store_ps(sj, p0);
+    _mm512_store_ps(sj + 16, p1);
+    l[j] = l[j] * a + hsum512(_mm512_add_ps(p0, p1));
     m[j] = mNew;
-    accumulate16(o + j * hd, hd, spans, nSpans, stride, s, alpha);
+    alpha[j] = a;
+  }
+  // 3. o ← o·α + p·v, up to 8 heads per pass over the V rows
+  for (int64_t j0 = 0; j0 < g; j0 += 8) {
+    float* oj = o + j0 * hd;
+    const float* sj = s + j0 * kMaxTile;
+    const float* aj = alpha + j0;
+    switch (std::min<int64_t>(8, g - j0)) {
+      case 1: accumulateHeads<1>(oj, hd, vp, n, sj, aj); break;
+      case 2: accumulateHeads<2>(oj, hd, vp, n, sj, aj); break;
+      case 3: accumulateHeads<3>(oj, hd, vp, n, sj, aj); break;
+      case 4: accumulateHeads<4>(oj, hd, vp, n, sj, aj); break;
+      case 5: accumulateHeads<5>(oj, hd, vp, n, sj, aj); break;
+      case 6: accumulateHeads<6>(oj, hd, vp, n, sj, aj); break;
+      case 7: accumulateHeads<7>(oj, hd, vp, n, sj, aj); break;
+      default: accumulateHeads<8>(oj, hd, vp, n, sj, aj); break;
+    }
   }
 }
 
@@ -438,12 +460,14 @@ void attendGroup(const AttentionArgs& a, const E* kCache, const E* vCache, TileF
 
   thread_local std::vector<float> buf;
   thread_local std::vector<Span<E>> spanBuf;
-  const size_t need = static_cast<size_t>((tileMax + bs + 16) + g * hd + 2 * g);
+  // scores: a row of kMaxTile per head and g factors (the AVX-512 tile) or one row of tileMax + bs
+  const int64_t sSize = std::max<int64_t>(tileMax + bs + 16, g * kMaxTile + g + 16) / 16 * 16 + 16;
+  const size_t need = static_cast<size_t>(sSize + g * hd + 2 * g + 16);
   if (buf.size() < need) buf.resize(need);
   if (spanBuf.size() < static_cast<size_t>(maxSpans)) spanBuf.resize(static_cast<size_t>(maxSpans));
   Span<E>* spans = spanBuf.data();
-  float* s = buf.data();                       // tile scores, then probabilities
-  float* o = s + tileMax + bs + 16;            // [g × hd] unnormalised output
+  float* s = buf.data() + (16 - reinterpret_cast<uintptr_t>(buf.data()) / 4 % 16) % 16;  // 64-byte aligned
+  float* o = s + sSize;                        // [g × hd] unnormalised output
   float* m = o + g * hd;                       // [g] running max
   float* l = m + g;                            // [g] running sum of exp
 

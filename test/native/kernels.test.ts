@@ -366,6 +366,7 @@ for (const isa of isas) {
         [6, 2, 40, 4],
         [4, 4, 64, 16],
         [8, 1, 16, 3],
+        [12, 1, 48, 5], // a group larger than the AVX-512 tile's 8 heads
       ].map(([nHeads, nKv, hd, blockSize]) => ({
         nHeads,
         nKv,
