@@ -2,7 +2,8 @@
  * The tsdeploy side of the engine benchmark: the engine core (scheduler, paged KV cache, forward
  * pass, greedy sampler) in this process, stepped directly, with no worker thread and no HTTP.
  * Prefix caching is off (repeats reuse the same prompts) and chunked prefill is off with a token
- * budget large enough for every prompt, so a prompt is always one forward pass.
+ * budget large enough for every prompt, so a prompt is always one forward pass. The KV cache is
+ * F16, as llama.cpp's.
  */
 import { EngineCore } from '../src/engine/core.ts';
 import type { EngineRequest } from '../src/engine/types.ts';
@@ -13,22 +14,14 @@ import { type EngineDriver, now, promptTokens, type TestSpec, type Timing, token
 
 const BLOCK_SIZE = 64;
 
-/** The thread control the addon may have (feature-detected: older builds are single-threaded). */
-interface ThreadControl {
-  setThreads?: (n: number) => void;
-  getThreads?: () => number;
-  readonly threads?: number;
+/** Sizes the addon's thread pool (the calling thread plus n − 1 workers); returns what it runs with. */
+export function configureThreads(n: number): number {
+  native.setThreads(n);
+  return native.threads;
 }
 
-/** Sets the addon's thread count if it can; returns a description of what the addon runs with. */
-export function configureThreads(wanted: number): string {
-  const t = native as unknown as ThreadControl;
-  if (typeof t.setThreads !== 'function') return '1 (this addon build has no setThreads: single-threaded)';
-  t.setThreads(wanted);
-  const actual =
-    typeof t.getThreads === 'function' ? t.getThreads() : typeof t.threads === 'number' ? t.threads : wanted;
-  return String(actual);
-}
+/** The KV cache element type: F16, like llama.cpp's default cache. */
+export const KV_CACHE_DTYPE = 'f16';
 
 export function tsdeployIsa(): string {
   return native.isa;
@@ -55,6 +48,7 @@ export class TsdeployDriver implements EngineDriver {
       maxNumBatchedTokens: Math.max(2048, seqs * perSeq),
       enableChunkedPrefill: false,
       enablePrefixCaching: false,
+      kvCacheDtype: KV_CACHE_DTYPE,
       // greedy over every row, padding included, as llama.cpp does (same argmax work)
       vocabLimit: spec.vocabSize,
     });
