@@ -25,11 +25,21 @@ TSD_AVX512VNNI inline __m512i pairIndex(int type) {
                        : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
 }
 
-/** The two f16 scales at a and b (b may be null: 0) spread over the lanes by idx. */
-TSD_AVX512VNNI inline __m512 pairScales(const uint8_t* a, const uint8_t* b, __m512i idx) {
-  const uint32_t bits = static_cast<uint32_t>(loadU16(a)) | (b != nullptr ? static_cast<uint32_t>(loadU16(b)) << 16 : 0u);
-  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(bits)));
-  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
+/**
+ * The f16 scales of a block pair starting at `pair` (the second one `second` bytes later, 0 if
+ * `half`) spread over the lanes: a masked load of the two words, a word permute that places them
+ * as in pairIndex, one conversion.
+ */
+template <int kType>
+TSD_AVX512VNNI inline __m512 pairScales(const uint8_t* pair, bool half) {
+  constexpr int w1 = kType == kQ4_0 ? static_cast<int>(sizeof(BlockQ4_0)) / 2 : static_cast<int>(sizeof(BlockQ8_0)) / 2;
+  const __mmask32 m = half ? 1u : 1u | (1u << w1);
+  const __m512i v = _mm512_maskz_loadu_epi16(m, pair);
+  const __m512i idx = kType == kQ4_0 ? _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, w1, w1, w1, w1,
+                                                         0, 0, 0, 0, w1, w1, w1, w1, 0, 0, 0, 0)
+                                     : _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, w1, w1, w1, w1,
+                                                         w1, w1, w1, w1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, v)));
 }
 
 struct WQ8 {
@@ -46,7 +56,8 @@ struct WQ8 {
     return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8(-128));
   }
   TSD_AVX512VNNI __m512 scales(int64_t pair, bool half, __m512i idx) const {
-    return pairScales(b[2 * pair].d, half ? nullptr : b[2 * pair + 1].d, idx);
+    const uint32_t bits = static_cast<uint32_t>(loadU16(b[2 * pair].d)) | (half ? 0u : static_cast<uint32_t>(loadU16(b[2 * pair + 1].d)) << 16);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(bits)))));
   }
 };
 
@@ -68,7 +79,8 @@ struct WQ4 {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
   }
   TSD_AVX512VNNI __m512 scales(int64_t pair, bool half, __m512i idx) const {
-    return pairScales(b[2 * pair].d, half ? nullptr : b[2 * pair + 1].d, idx);
+    const uint32_t bits = static_cast<uint32_t>(loadU16(b[2 * pair].d)) | (half ? 0u : static_cast<uint32_t>(loadU16(b[2 * pair + 1].d)) << 16);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(bits)))));
   }
 };
 
@@ -109,8 +121,41 @@ TSD_AVX512VNNI void qtile(float* y, int64_t ldy, const QActs& a, int64_t t0, con
     for (int r = 0; r < R; r++) y[t * ldy + r] = hsum512(acc[t][r]);
 }
 
+/** One token × R ≤ 16 rows, row by row inside each block pair (the same per-lane operations). */
+template <int R, class W>
+TSD_AVX512VNNI void qtile1(float* y, int64_t ldy, const QActs& a, int64_t t0, const W* w, int64_t pf) {
+  __m512 acc[R];
+  for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
+  const __m512i idx = pairIndex(W::kType);
+  const int8_t* q = a.q + t0 * a.qStride();
+  const int32_t* c = a.c + t0 * a.cStride();
+  const float* d = a.d + t0 * a.nbp;
+  const int64_t np = a.nbp / 2;
+  for (int64_t p = 0; p < np; p++) {
+    const bool half = 2 * p + 1 >= a.nb;
+    const __m512i xv = _mm512_loadu_si512(q + 64 * p);
+    const __m512i cv = _mm512_loadu_si512(c + 16 * p);
+    const __m128 dd = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(d + 2 * p)));
+    const __m512 dx = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(dd));
+    for (int r = 0; r < R; r++) {
+      if (pf != 0) {
+        for (int o = 0; o < 2 * W::kBlockBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(w[r].addr(p) + pf + o), _MM_HINT_T0);
+      }
+      const __m512i P = _mm512_dpbusd_epi32(cv, w[r].load(p, half), xv);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P), _mm512_mul_ps(w[r].scales(p, half, idx), dx), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; r++) y[r] = hsum512(acc[r]);
+  (void)ldy;
+}
+
 template <class W>
 using QTileFn = void (*)(float*, int64_t, const QActs&, int64_t, const W*, int64_t);
+
+template <class W>
+const QTileFn<W> kQTiles1[16] = {qtile1<1, W>,  qtile1<2, W>,  qtile1<3, W>,  qtile1<4, W>,  qtile1<5, W>,  qtile1<6, W>,
+                                 qtile1<7, W>,  qtile1<8, W>,  qtile1<9, W>,  qtile1<10, W>, qtile1<11, W>, qtile1<12, W>,
+                                 qtile1<13, W>, qtile1<14, W>, qtile1<15, W>, qtile1<16, W>};
 
 constexpr int kQMaxTileTokens = 4;
 
@@ -130,8 +175,8 @@ TSD_AVX512VNNI void qdrive(float* y, int64_t ldy, const QActs& a, int64_t rows, 
   const size_t rb = rowBytes(a.type, a.cols);
   const int64_t perToken = a.qStride() + 4 * a.cStride() + 4 * a.nbp;
   const int64_t tb = std::max<int64_t>(8, std::min<int64_t>(256, (256 * 1024) / perToken));
-  const int64_t panel = a.T == 1 ? 8 : 4;
-  W wr[8];
+  const int64_t panel = a.T == 1 ? 16 : 4;
+  W wr[16];
   for (int64_t t0 = 0; t0 < a.T; t0 += tb) {
     const int64_t t1 = std::min(a.T, t0 + tb);
     for (int64_t r0 = 0; r0 < rows; r0 += panel) {
@@ -140,7 +185,8 @@ TSD_AVX512VNNI void qdrive(float* y, int64_t ldy, const QActs& a, int64_t rows, 
       for (int64_t r = 0; r < rn; r++) wr[r] = W(w + static_cast<size_t>(r0 + r) * rb);
       for (int64_t t = t0; t < t1; t += kQMaxTileTokens) {
         const int64_t tn = std::min<int64_t>(kQMaxTileTokens, t1 - t);
-        kQTiles<W>[tn - 1][rn - 1](y + t * ldy + r0, ldy, a, t, wr, t == t0 ? pf : 0);
+        if (a.T == 1) kQTiles1<W>[rn - 1](y + t * ldy + r0, ldy, a, t, wr, pf);
+        else kQTiles<W>[tn - 1][rn - 1](y + t * ldy + r0, ldy, a, t, wr, t == t0 ? pf : 0);
       }
     }
   }
