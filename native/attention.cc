@@ -4,9 +4,8 @@
 // an online softmax (f32, running max subtracted): per block, the scores of its positions, the
 // block max, p = exp(s − m), and o ← o·α + Σ p·v. All reductions have a fixed order that depends
 // only on the token's position, the block size and headDim, so a token's output never depends on
-// the other tokens of the batch. Each (token, KV head) is one task of the thread pool. The SIMD
-// variants score 16 (AVX-512) or 8 (AVX2) positions at once (one accumulator each, then a
-// transposing reduction) and use a polynomial exp.
+// the other tokens of the batch. Each token (or, for few tokens, each (token, KV head)) is one task of
+// the thread pool. The SIMD variants use a polynomial exp.
 //
 // Caches hold f32 or IEEE f16 values (E = float or uint16_t). f16 values are widened exactly when
 // loaded, so attention over an f16 cache equals attention over an f32 cache holding the same values.
@@ -448,11 +447,17 @@ TSD_AVX512 void tileAvx512(const float* q, int64_t g, int64_t hd, const Span<E>*
 
 namespace {
 
-/** Output of token t for the query heads of KV head h (one task of the thread pool). */
+/**
+ * Output of token t for the query heads of KV heads [h0, h1) (one task of the thread pool). The heads
+ * walk the context together, tile by tile, so the cache rows a tile brings in (the KV heads of a
+ * position are adjacent) serve all of them; each head's arithmetic is the same whatever the range.
+ */
 template <class E>
-void attendGroup(const AttentionArgs& a, const E* kCache, const E* vCache, TileFn<E> tile, int64_t t, int64_t h) {
+void attendHeads(const AttentionArgs& a, const E* kCache, const E* vCache, TileFn<E> tile, int64_t t, int64_t h0,
+                 int64_t h1) {
   const int64_t hd = a.headDim;
   const int64_t g = a.nHeads / a.nKvHeads;
+  const int64_t nh = h1 - h0;
   const int64_t kvWidth = a.nKvHeads * hd;
   const int64_t bs = a.blockSize;
   const int64_t tileMax = kTilePositions;
@@ -462,23 +467,25 @@ void attendGroup(const AttentionArgs& a, const E* kCache, const E* vCache, TileF
   thread_local std::vector<Span<E>> spanBuf;
   // scores: a row of kMaxTile per head and g factors (the AVX-512 tile) or one row of tileMax + bs
   const int64_t sSize = std::max<int64_t>(tileMax + bs + 16, g * kMaxTile + g + 16) / 16 * 16 + 16;
-  const size_t need = static_cast<size_t>(sSize + g * hd + 2 * g + 16);
+  const int64_t state = g * hd + 2 * g;  // per KV head: o [g × hd], m [g], l [g]
+  const size_t need = static_cast<size_t>(sSize + nh * state + 16);
   if (buf.size() < need) buf.resize(need);
-  if (spanBuf.size() < static_cast<size_t>(maxSpans)) spanBuf.resize(static_cast<size_t>(maxSpans));
-  Span<E>* spans = spanBuf.data();
+  if (spanBuf.size() < static_cast<size_t>(2 * maxSpans)) spanBuf.resize(static_cast<size_t>(2 * maxSpans));
+  Span<E>* spans = spanBuf.data();         // the tile's spans at KV head 0
+  Span<E>* headSpans = spans + maxSpans;   // the same, shifted to one head
   float* s = buf.data() + (16 - reinterpret_cast<uintptr_t>(buf.data()) / 4 % 16) % 16;  // 64-byte aligned
-  float* o = s + sSize;                        // [g × hd] unnormalised output
-  float* m = o + g * hd;                       // [g] running max
-  float* l = m + g;                            // [g] running sum of exp
+  float* st = s + sSize;
 
+  for (int64_t h = 0; h < nh; h++) {
+    float* o = st + h * state;
+    std::memset(o, 0, static_cast<size_t>(g * hd) * sizeof(float));
+    for (int64_t j = 0; j < g; j++) {
+      o[g * hd + j] = -std::numeric_limits<float>::infinity();  // m
+      o[g * hd + g + j] = 0.0f;                                 // l
+    }
+  }
   const int32_t* table = a.blockTables + static_cast<int64_t>(a.tokenSeq[t]) * a.maxBlocksPerSeq;
   const int64_t len = static_cast<int64_t>(a.tokenPos[t]) + 1;
-  const float* qg = a.q + (t * a.nHeads + h * g) * hd;
-  std::memset(o, 0, static_cast<size_t>(g * hd) * sizeof(float));
-  for (int64_t j = 0; j < g; j++) {
-    m[j] = -std::numeric_limits<float>::infinity();
-    l[j] = 0.0f;
-  }
   // tiles of ≥ tileMax positions made of spans (≤ tileMax positions of one block each)
   int64_t p = 0;
   while (p < len) {
@@ -487,17 +494,36 @@ void attendGroup(const AttentionArgs& a, const E* kCache, const E* vCache, TileF
       const int64_t b = p / bs, off = p % bs;
       const int64_t blockEnd = (b + 1) * bs < len ? (b + 1) * bs : len;
       const int64_t n = blockEnd - p < tileMax ? blockEnd - p : tileMax;
-      const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth + h * hd;
+      const int64_t base = (static_cast<int64_t>(table[b]) * bs + off) * kvWidth;
       spans[nSpans++] = Span<E>{kCache + base, vCache + base, n};
       positions += n;
       p += n;
     }
-    tile(qg, g, hd, spans, nSpans, kvWidth, a.scale, m, l, o, s);
+    // prefetch the next tile's rows (the KV heads this task reads) while this one is computed
+    for (int64_t q = p; q < std::min(len, p + tileMax); q++) {
+      const int64_t base = (static_cast<int64_t>(table[q / bs]) * bs + q % bs) * kvWidth + h0 * hd;
+      const char* kr = reinterpret_cast<const char*>(kCache + base);
+      const char* vr = reinterpret_cast<const char*>(vCache + base);
+      for (int64_t o = 0; o < static_cast<int64_t>(nh * hd * sizeof(E)); o += 64) {
+        _mm_prefetch(kr + o, _MM_HINT_T0);
+        _mm_prefetch(vr + o, _MM_HINT_T0);
+      }
+    }
+    for (int64_t h = 0; h < nh; h++) {
+      const int64_t shift = (h0 + h) * hd;
+      for (int64_t i = 0; i < nSpans; i++) headSpans[i] = Span<E>{spans[i].k + shift, spans[i].v + shift, spans[i].n};
+      float* o = st + h * state;
+      tile(a.q + (t * a.nHeads + (h0 + h) * g) * hd, g, hd, headSpans, nSpans, kvWidth, a.scale, o + g * hd,
+           o + g * hd + g, o, s);
+    }
   }
-  float* og = a.out + (t * a.nHeads + h * g) * hd;
-  for (int64_t j = 0; j < g; j++) {
-    const float inv = 1.0f / l[j];
-    for (int64_t d = 0; d < hd; d++) og[j * hd + d] = o[j * hd + d] * inv;
+  for (int64_t h = 0; h < nh; h++) {
+    const float* o = st + h * state;
+    float* og = a.out + (t * a.nHeads + (h0 + h) * g) * hd;
+    for (int64_t j = 0; j < g; j++) {
+      const float inv = 1.0f / o[g * hd + g + j];
+      for (int64_t d = 0; d < hd; d++) og[j * hd + d] = o[j * hd + d] * inv;
+    }
   }
 }
 
@@ -512,12 +538,19 @@ void attentionT(const AttentionArgs& a, const E* kCache, const E* vCache) {
     case Isa::Avx2: tile = tileAvx2<E>; break;
     case Isa::Scalar: break;
   }
-  // one task per (token, KV head); each writes its own slice of out
-  const int64_t tasks = a.T * a.nKvHeads;
   int64_t work = 0;
   for (int64_t t = 0; t < a.T; t++) work += (static_cast<int64_t>(a.tokenPos[t]) + 1) * a.nHeads * a.headDim * 2;
-  auto body = [&](int64_t i) { attendGroup<E>(a, kCache, vCache, tile, i / a.nKvHeads, i % a.nKvHeads); };
-  if (work < kMinParallelWork) {
+  const bool parallel = work >= kMinParallelWork;
+  // one task per token (all its KV heads) when there are enough tokens to go round, else per
+  // (token, KV head); each task writes its own slice of out
+  const int64_t perTask = !parallel || a.T >= 2 * numThreads() ? a.nKvHeads : 1;
+  const int64_t split = a.nKvHeads / perTask;
+  const int64_t tasks = a.T * split;
+  auto body = [&](int64_t i) {
+    const int64_t h0 = (i % split) * perTask;
+    attendHeads<E>(a, kCache, vCache, tile, i / split, h0, h0 + perTask);
+  };
+  if (!parallel) {
     for (int64_t i = 0; i < tasks; i++) body(i);
   } else {
     parallelFor(tasks, body);
