@@ -112,13 +112,11 @@ void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t
         case Isa::Scalar: return qmatmulScalar(yc, rows, qa, n, wc);
       }
     }
+    if (isa == Isa::Avx512) return matmulAvx512(yc, rows, x, T, type, n, cols, wc, nullptr, 0);  // own buffers
     const int64_t stride = scratchStride(cols);
     float* scratch = panelScratch(stride);
-    switch (isa) {
-      case Isa::Avx512: return matmulAvx512(yc, rows, x, T, type, n, cols, wc, scratch, stride);
-      case Isa::Avx2: return matmulAvx2(yc, rows, x, T, type, n, cols, wc, scratch, stride);
-      case Isa::Scalar: return matmulScalar(yc, rows, x, T, type, n, cols, wc, scratch);
-    }
+    if (isa == Isa::Avx2) return matmulAvx2(yc, rows, x, T, type, n, cols, wc, scratch, stride);
+    matmulScalar(yc, rows, x, T, type, n, cols, wc, scratch);
   };
   if (threads == 1 || nChunks == 1 || T * rows * cols < kMinParallelMacs) {
     for (int64_t c = 0; c < nChunks; c++) body(c);

@@ -38,7 +38,7 @@ inline int64_t tokenBlock(int64_t cols) {
 void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w);
 
 // Float-activation SIMD variants over `rows` rows starting at w, writing y[t × ldy + r]; scratch is
-// 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats.
+// 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats (AVX2; AVX-512 keeps its own).
 void matmulAvx2(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
                 const uint8_t* w, float* scratch, int64_t scratchStride);
 void matmulAvx512(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,

@@ -237,8 +237,6 @@ void matmulAvx2(float* y, int64_t ldy, const float* x, int64_t T, int type, int6
       case kF32: return drive<RowF32, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
       case kF16: return drive<RowF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
       case kBF16: return drive<RowBF16, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ8_0: return drive<RowQ8_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
-      case kQ4_0: return drive<RowQ4_0, false>(y, ldy, x, T, type, rows, cols, w, scratch, scratchStride);
       default: break;
     }
   }
