@@ -3,9 +3,8 @@
 // Q8_0 and Q4_0 weights take the integer route (qmatmul.h): activations quantised to int8 blocks
 // once per call, exact integer block dot products. Every other type works on f32 activations and
 // weights converted to f32 (exact dequantisation, see quant.h); each output element is one dot
-// product whose summation order depends only on `cols` and the ISA: scalar 8 lanes (dotScalar),
-// AVX2 8 lanes of columns in chunks of 8, AVX-512 four partial sums over the columns ≡ j (mod 4)
-// combined as (P0 + P1) + (P2 + P3) (matmul_avx512.cc).
+// product whose summation order depends only on `cols` and the ISA (simd.h: 8 lanes for scalar and
+// AVX2, 16 for AVX-512, columns in order, a fixed horizontal reduction).
 //
 // The rows are split into chunks run by the thread pool (threadpool.h). Tiling over tokens and rows
 // and the split over threads only interleave independent dot products, so a token's outputs are
