@@ -277,6 +277,8 @@ TSD_AVX512 void gemm(float* y, int64_t ldy, const float* x, int64_t T, int type,
     // software prefetch of the next group into L2, spread over this group's tiles
     const char* pfNext = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + kGemmRows)) * rb);
     const char* pfEnd = reinterpret_cast<const char*>(w + static_cast<size_t>(std::min(rows, r0 + 2 * kGemmRows)) * rb);
+    const int64_t tileCalls = nkb * ((T + kGemmTileTokens - 1) / kGemmTileTokens);
+    const int64_t pfPerTile = (pfEnd - pfNext + 64 * tileCalls - 1) / (64 * tileCalls);
     for (int64_t t0 = 0; t0 < T; t0 += kGemmTokens) {
       const int64_t t1 = std::min(T, t0 + kGemmTokens);
       for (int64_t kb = 0; kb < nkb; kb++) {
@@ -286,7 +288,7 @@ TSD_AVX512 void gemm(float* y, int64_t ldy, const float* x, int64_t T, int type,
         const float* pk = panel + kb * kGemmRows * kGemmCols;
         for (int64_t t = t0; t < t1; t += kGemmTileTokens) {
           const int64_t tn = std::min<int64_t>(kGemmTileTokens, t1 - t);
-          for (int i = 0; i < 8 && pfNext < pfEnd; i++, pfNext += 64) _mm_prefetch(pfNext, _MM_HINT_T1);
+          for (int64_t i = 0; i < pfPerTile && pfNext < pfEnd; i++, pfNext += 64) _mm_prefetch(pfNext, _MM_HINT_T1);
           for (int64_t rp = 0; rp < g; rp += 4) {
             const int64_t rn = std::min<int64_t>(4, g - rp);
             kGemmTiles[tn - 1][rn - 1](partial + (t - t0) * kGemmRows + rp, x + t * cols + k0, cols, pk + rp * kGemmCols,
@@ -343,7 +345,8 @@ TSD_AVX512 void dequantRowAvx512(int type, const uint8_t* src, float* dst, int64
 
 void matmulAvx512(float* y, int64_t ldy, const float* x, int64_t T, int type, int64_t rows, int64_t cols,
                   const uint8_t* w, float* scratch, int64_t scratchStride) {
-  if (T <= kFusedMaxTokens) {
+  // F32 rows need no conversion: the direct route streams them with prefetch for up to 16 tokens
+  if (T <= kFusedMaxTokens || (type == kF32 && T <= 16)) {
     switch (type) {
       case kF32: return drive<RowF32>(y, ldy, x, T, type, rows, cols, w);
       case kF16: return drive<RowF16>(y, ldy, x, T, type, rows, cols, w);
