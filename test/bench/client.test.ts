@@ -67,9 +67,11 @@ describe('bench request client', () => {
     assert.equal(r.generatedText, 'abc');
     assert.equal(r.outputTokens, 3);
     assert.equal(r.promptLen, 3);
-    assert.ok(r.ttft >= 0.075 && r.ttft < 0.2, `ttft ${r.ttft}`);
+    // Lower bounds only: the server's sleeps guarantee them, while upper bounds would depend on machine load.
+    assert.ok(r.ttft >= 0.075, `ttft ${r.ttft}`);
     assert.equal(r.itl.length, 2);
-    for (const g of r.itl) assert.ok(g >= 0.03 && g < 0.15, `itl ${g}`);
+    for (const g of r.itl) assert.ok(g >= 0.03, `itl ${g}`);
+    assert.ok(r.itl[0] <= r.latency - r.ttft);
     assert.ok(r.latency >= r.ttft + 0.07);
     const sent = bodies.at(-1) as Record<string, unknown>;
     assert.deepEqual(sent.prompt, [5, 6, 7]);
