@@ -67,12 +67,13 @@ describe('bench request client', () => {
     assert.equal(r.generatedText, 'abc');
     assert.equal(r.outputTokens, 3);
     assert.equal(r.promptLen, 3);
-    // Lower bounds only: the server's sleeps guarantee them, while upper bounds would depend on machine load.
+    // Only bounds the server's sleeps guarantee whatever the machine load: a chunk cannot arrive before
+    // it was sent, but a loaded client may read two chunks almost together.
     assert.ok(r.ttft >= 0.075, `ttft ${r.ttft}`);
+    assert.ok(r.latency >= 0.155, `latency ${r.latency}`);
     assert.equal(r.itl.length, 2);
-    for (const g of r.itl) assert.ok(g >= 0.03, `itl ${g}`);
-    assert.ok(r.itl[0] <= r.latency - r.ttft);
-    assert.ok(r.latency >= r.ttft + 0.07);
+    for (const g of r.itl) assert.ok(g >= 0, `itl ${g}`);
+    assert.ok(r.ttft + r.itl[0] + r.itl[1] <= r.latency + 1e-9, 'the gaps fit inside the latency');
     const sent = bodies.at(-1) as Record<string, unknown>;
     assert.deepEqual(sent.prompt, [5, 6, 7]);
     assert.equal(sent.max_tokens, 3);
