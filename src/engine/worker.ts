@@ -3,6 +3,7 @@
  * event loop lives in the main thread and never waits on model code.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { SERVE_DEFAULTS } from '../config/server-config.ts';
 import { Transformer } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import { quantizeModel } from '../model/quantize.ts';
@@ -12,7 +13,8 @@ import { KvCache } from './kv-cache.ts';
 import type { EngineInfo, EngineOptions, FromWorker, ToWorker } from './protocol.ts';
 import { type EngineOutput, SharedStats } from './types.ts';
 
-const DEFAULT_KV_CACHE_BYTES = 2 * 1024 ** 3;
+// The engine's defaults are the server's, so `startEngine` alone behaves like `tsdeploy serve`.
+const D = SERVE_DEFAULTS;
 
 if (!parentPort) throw new Error('engine/worker.ts must run in a worker thread');
 const port: MessagePort = parentPort;
@@ -24,14 +26,14 @@ function start(options: EngineOptions): void {
   const model = options.quantization ? quantizeModel(loaded, options.quantization, native) : loaded;
   const spec = model.spec;
   const maxModelLen = options.maxModelLen ?? spec.maxPositionEmbeddings;
-  const blockSize = options.blockSize ?? 64;
-  const maxNumSeqs = options.maxNumSeqs ?? 32;
-  const kvCacheDtype = options.kvCacheDtype ?? 'f16';
+  const blockSize = options.blockSize ?? D.blockSize;
+  const maxNumSeqs = options.maxNumSeqs ?? D.maxNumSeqs;
+  const kvCacheDtype = options.kvCacheDtype ?? D.kvCacheDtype;
   const perBlock = KvCache.bytesPerBlock(spec.numLayers, spec.numKvHeads * spec.headDim, blockSize, kvCacheDtype);
   // Enough blocks for every running sequence at full context, capped by the memory budget, but
   // always at least one full-length sequence.
   const wanted = maxNumSeqs * Math.ceil(maxModelLen / blockSize);
-  const affordable = Math.floor((options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / perBlock);
+  const affordable = Math.floor((options.kvCacheBytes ?? D.kvCacheMemory * 1024 ** 3) / perBlock);
   const numBlocks = Math.max(Math.ceil(maxModelLen / blockSize), Math.min(wanted, affordable));
 
   const shared = new SharedStats();
@@ -41,9 +43,9 @@ function start(options: EngineOptions): void {
     numBlocks,
     kvCacheDtype,
     maxNumSeqs,
-    maxNumBatchedTokens: options.maxNumBatchedTokens ?? 2048,
-    enableChunkedPrefill: options.enableChunkedPrefill ?? true,
-    enablePrefixCaching: options.enablePrefixCaching ?? true,
+    maxNumBatchedTokens: options.maxNumBatchedTokens ?? D.maxNumBatchedTokens,
+    enableChunkedPrefill: options.enableChunkedPrefill ?? D.enableChunkedPrefill,
+    enablePrefixCaching: options.enablePrefixCaching ?? D.enablePrefixCaching,
     vocabLimit: Math.min(options.vocabLimit ?? spec.vocabSize, spec.vocabSize),
   }, publish);
   publish();
