@@ -10,7 +10,7 @@
  * between the bench:engine markers. Not a test: CI never runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,15 @@ function cpuModel(): string {
   return line ? line.slice('Model name:'.length).trim() : (cpus()[0]?.model ?? 'unknown CPU');
 }
 
+/** The commit the TypeScript side runs from, and when the addon binary it loads was built. */
+function tsdeployRevision(): string {
+  const r = spawnSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' });
+  const rev = r.status === 0 ? r.stdout.trim() : 'unknown commit';
+  const addon = join(ROOT, 'build', 'Release', 'tsdeploy_native.node');
+  const built = existsSync(addon) ? statSync(addon).mtime.toISOString().slice(0, 16).replace('T', ' ') : '?';
+  return `${rev}, addon built ${built} UTC`;
+}
+
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const load1 = (): number => loadavg()[0];
 
@@ -133,12 +142,13 @@ async function main(): Promise<void> {
   ensureModels(opts.types);
   const nlcVersion = ensureNodeLlamaCpp();
   const tsdThreads = configureThreads(opts.threads);
+  const revision = tsdeployRevision();
   const llama = await loadLlama(opts.threads);
   const llamaRelease = `${llama.llamaCppRelease.repo} ${llama.llamaCppRelease.release}`;
   const llamaSystemInfo = llama.systemInfo;
   const machine = `${cpuModel()}, ${availableParallelism()} CPUs (nproc), Node ${process.version}`;
   console.log(`machine: ${machine}`);
-  console.log(`tsdeploy: addon ISA ${tsdeployIsa()}, threads ${tsdThreads}, ${KV_CACHE_DTYPE} KV cache`);
+  console.log(`tsdeploy ${revision}: addon ISA ${tsdeployIsa()}, threads ${tsdThreads}, ${KV_CACHE_DTYPE} KV cache`);
   console.log(`llama.cpp: node-llama-cpp ${nlcVersion} (${llama.buildType}, ${llamaRelease}), threads ${opts.threads}`);
   console.log(`tests: ${plan.map((t) => t.name).join(', ')}; ${opts.repeats} repeat(s) after a warm-up\n`);
 
@@ -207,7 +217,7 @@ async function main(): Promise<void> {
     `Run ${date} UTC: \`npm run bench:engine${args ? ` -- ${args}` : ''}\`, ${SHAPE} synthetic weights, ` +
       `median of ${opts.repeats} runs per engine after a warm-up, interleaved.`,
     `Machine: ${machine}; load average (1 min) ${loadAtStart[0].toFixed(1)} at the start, ${loadAtEnd[0].toFixed(1)} at the end.`,
-    `tsdeploy: native addon ${tsdeployIsa()}, threads ${tsdThreads}, ${KV_CACHE_DTYPE.toUpperCase()} KV cache. llama.cpp: node-llama-cpp ${nlcVersion} ` +
+    `tsdeploy (${revision}): native addon ${tsdeployIsa()}, threads ${tsdThreads}, ${KV_CACHE_DTYPE.toUpperCase()} KV cache. llama.cpp: node-llama-cpp ${nlcVersion} ` +
       `(${llamaRelease}, prebuilt CPU binary), threads ${opts.threads}, ${llamaContextInfo.replace(/, threads \d+$/, '')}, F16 KV cache.`,
     '',
     table,
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
     machine,
     loadAvgStart: loadAtStart,
     loadAvgEnd: loadAtEnd,
-    tsdeploy: { isa: tsdeployIsa(), threads: tsdThreads, kvCacheDtype: KV_CACHE_DTYPE },
+    tsdeploy: { revision, isa: tsdeployIsa(), threads: tsdThreads, kvCacheDtype: KV_CACHE_DTYPE },
     llamaCpp: {
       nodeLlamaCpp: nlcVersion,
       release: llamaRelease,
