@@ -11,6 +11,8 @@ export interface EngineClient {
   readonly maxModelLen: number;
   /** Embedding rows of the model (logits width); ids ≥ tokenizer size are padding. */
   readonly modelVocabSize: number;
+  /** False once the engine has failed or was closed: requests then end with an error output. */
+  readonly alive: boolean;
   /** Occupancy (running/waiting requests, KV blocks) as of the latest scheduling decision, for /metrics. */
   stats(): EngineStats;
   close(): Promise<void>;

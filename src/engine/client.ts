@@ -65,6 +65,10 @@ export class AsyncEngine implements EngineClient {
     return new AsyncEngine(worker, info);
   }
 
+  get alive(): boolean {
+    return this.dead === undefined;
+  }
+
   get maxModelLen(): number {
     return this.info.maxModelLen;
   }

@@ -72,9 +72,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     return reply.type(metrics.contentType).send(text);
   });
 
-  // Liveness: 200 with an empty body (api-spec §3.1); /ping is SageMaker's name for the same check.
+  // Liveness: 200 with an empty body (api-spec §3.1); /ping is SageMaker's name for the same check. A dead
+  // engine makes the server useless, so load balancers must see it: 503 (api-spec Decisions §1).
   const healthy = async (_req: unknown, reply: FastifyReply): Promise<void> => {
-    await reply.status(200).send();
+    if (options.engine.alive) await reply.status(200).send();
+    else await reply.status(503).type('text/plain').send('Worker Service Not Healthy');
   };
   app.get('/health', healthy);
   app.route({ method: ['GET', 'POST'], url: '/ping', handler: healthy });

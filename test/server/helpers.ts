@@ -29,6 +29,10 @@ export class ObservedEngine implements EngineClient {
     return this.inner.modelVocabSize;
   }
 
+  get alive(): boolean {
+    return this.inner.alive;
+  }
+
   stats(): EngineStats {
     return this.inner.stats();
   }

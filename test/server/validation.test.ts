@@ -16,6 +16,7 @@ function failingEngine(vocab: number): EngineClient {
   return {
     maxModelLen: 32,
     modelVocabSize: vocab,
+    alive: true,
     generate() {
       throw new Error(ENGINE_REACHED);
     },
