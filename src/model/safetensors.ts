@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Element size of every dtype the format defines (used to validate byte ranges). */
-const DTYPE_SIZE: Record<string, number> = {
+export const DTYPE_SIZE: Readonly<Record<string, number>> = {
   BOOL: 1,
   U8: 1,
   I8: 1,

@@ -6,24 +6,8 @@
  * implementation does, so 8-byte dtypes can be viewed in place from a mapping). Data is streamed
  * chunk by chunk like the GGUF writer's (tensor-file.ts).
  */
+import { DTYPE_SIZE } from '../safetensors.ts';
 import { TensorFileWriter, type TensorSlot } from './tensor-file.ts';
-
-/** Element size of the dtypes this writer accepts. */
-const DTYPE_SIZE: Record<string, number> = {
-  BOOL: 1,
-  U8: 1,
-  I8: 1,
-  I16: 2,
-  U16: 2,
-  F16: 2,
-  BF16: 2,
-  I32: 4,
-  U32: 4,
-  F32: 4,
-  F64: 8,
-  I64: 8,
-  U64: 8,
-};
 
 export interface SafetensorsTensorDecl {
   name: string;
