@@ -14,6 +14,7 @@
         "native/qmatmul.cc",
         "native/qmatmul_avx2.cc",
         "native/qmatmul_avx512.cc",
+        "native/qmatmul_amx.cc",
         "native/threadpool.cc",
         "native/norm.cc",
         "native/rope.cc",

@@ -49,7 +49,7 @@ function randomWeight(type: GgmlType, rows: number, cols: number): WeightMatrix 
       data[o + 1] = 0x20; // f16 0.0078
     }
   }
-  return { type, rows, cols, data };
+  return native.packWeights({ type, rows, cols, data });
 }
 
 function median(xs: number[]): number {

@@ -4,12 +4,14 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "cpu.h"
 #include "dequant.h"
 #include "kernels.h"
 #include "matmul.h"
+#include "qmatmul.h"
 #include "mmap.h"
 #include "quant.h"
 #include "threadpool.h"
@@ -155,7 +157,7 @@ bool weightArg(const Napi::CallbackInfo& info, size_t i, const char* fn, Weight*
 
 // ---- kernels ----------------------------------------------------------------------------------
 
-// matmul(y, x, T, type, rows, cols, data)
+// matmul(y, x, T, type, rows, cols, data, packed?)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const char* fn = "matmul";
   Napi::Env env = info.Env();
@@ -167,8 +169,44 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
       !atLeast(env, fn, "x", x.length, T * w.cols)) {
     return env.Undefined();
   }
-  tsd::matmul(y.data, x.data, T, w.type, w.rows, w.cols, w.data);
+  const uint8_t* packed = nullptr;
+  if (info.Length() > 7 && !info[7].IsUndefined() && !info[7].IsNull()) {
+    ArrayArg<uint8_t> pk;
+    if (!u8Arg(info, 7, fn, "w.packed", &pk)) return env.Undefined();
+    if (!tsd::isIntMatmulType(w.type) || pk.length != tsd::packedWeightBytes(w.type, w.rows, w.cols) ||
+        reinterpret_cast<uintptr_t>(pk.data) % 64 != 0) {
+      fail(env, fn, "w.packed is not the packWeights result for this weight");
+      return env.Undefined();
+    }
+    packed = pk.data;
+  }
+  tsd::matmul(y.data, x.data, T, w.type, w.rows, w.cols, w.data, packed);
   return env.Undefined();
+}
+
+// packWeights(type, rows, cols, data) → ArrayBuffer (64-byte aligned) with the packed Q8_0/Q4_0 layout
+Napi::Value PackWeights(const Napi::CallbackInfo& info) {
+  const char* fn = "packWeights";
+  Napi::Env env = info.Env();
+  Weight w;
+  if (!weightArg(info, 0, fn, &w)) return env.Undefined();
+  if (!tsd::isIntMatmulType(w.type)) {
+    fail(env, fn, "only Q8_0 and Q4_0 weights are packed (type " + std::to_string(w.type) + ")");
+    return env.Undefined();
+  }
+  const size_t bytes = static_cast<size_t>(tsd::packedWeightBytes(w.type, w.rows, w.cols));
+  void* mem = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+  if (mem == nullptr) {
+    fail(env, fn, "out of memory (" + std::to_string(bytes) + " bytes)");
+    return env.Undefined();
+  }
+  tsd::packWeights(w.type, w.rows, w.cols, w.data, static_cast<uint8_t*>(mem));
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+  return Napi::ArrayBuffer::New(env, mem, bytes, [](Napi::Env e, void* p, size_t* n) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(*n));
+    std::free(p);
+    delete n;
+  }, new size_t(bytes));
 }
 
 // getRows(out, type, rows, cols, data, ids)
@@ -424,6 +462,23 @@ Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
   return arr;
 }
 
+Napi::Value GetAmx(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tsd::amxEnabled()); }
+
+Napi::Value AmxSupported(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tsd::amxSupported());
+}
+
+// setAmx(on): use AMX tiles for the many-token integer matmul; throws when enabling without support.
+Napi::Value SetAmx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) {
+    Napi::TypeError::New(env, "setAmx(on: boolean)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!tsd::setAmx(info[0].As<Napi::Boolean>().Value())) fail(env, "setAmx", "this CPU or OS does not allow AMX tiles");
+  return env.Undefined();
+}
+
 // ---- thread pool ------------------------------------------------------------------------------
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tsd::numThreads()); }
@@ -444,6 +499,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsd::initIsa();
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("packWeights", Napi::Function::New(env, PackWeights));
   exports.Set("getRows", Napi::Function::New(env, GetRows));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
   exports.Set("rope", Napi::Function::New(env, Rope));
@@ -456,6 +512,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getIsa", Napi::Function::New(env, GetIsa));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
+  exports.Set("getAmx", Napi::Function::New(env, GetAmx));
+  exports.Set("setAmx", Napi::Function::New(env, SetAmx));
+  exports.Set("amxSupported", Napi::Function::New(env, AmxSupported));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("defaultThreads", Napi::Function::New(env, DefaultThreads));

@@ -19,6 +19,16 @@ bool setIsa(Isa isa);
 /** AVX-512 VNNI (vpdpbusd), used by the AVX-512 integer matmul when present. */
 bool hasAvx512Vnni();
 
+// AMX tiles (TDPBSSD) for the many-token integer matmul: on by default where the CPU and the OS
+// allow them (TSDEPLOY_AMX=0 turns them off); used only while the AVX-512 path is selected. They
+// compute the same bits as the other paths (qmatmul.h), so switching never changes a result.
+bool amxSupported();
+bool amxEnabled();
+/** false (no change) when enabling on a CPU/OS without AMX. */
+bool setAmx(bool on);
+/** amxEnabled() and the AVX-512 path selected. */
+bool amxUsable();
+
 }  // namespace tsd
 
 // Function attributes for the SIMD variants. The build never uses -march flags: each SIMD

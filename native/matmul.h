@@ -34,7 +34,17 @@ inline int64_t tokenBlock(int64_t cols) {
   return tb;
 }
 
-void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w);
+/**
+ * `packed` (may be null): for Q8_0/Q4_0, the weights in the layout of packWeights, which the
+ * integer kernels read; without it they are packed into scratch on every call (correct, slower).
+ */
+void matmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_t cols, const uint8_t* w,
+            const uint8_t* packed);
+
+/** Bytes of the packed form of Q8_0/Q4_0 weights [rows × cols] (qmatmul.h, QPackLayout). */
+int64_t packedWeightBytes(int type, int64_t rows, int64_t cols);
+/** Pack natural-layout Q8_0/Q4_0 weights into dst (packedWeightBytes bytes, 64-byte aligned). */
+void packWeights(int type, int64_t rows, int64_t cols, const uint8_t* w, uint8_t* dst);
 
 // Float-activation SIMD variants over `rows` rows starting at w, writing y[t × ldy + r]; scratch is
 // 64-byte aligned with kMaxPanelRows rows of `scratchStride` floats (AVX2; AVX-512 keeps its own).

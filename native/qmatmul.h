@@ -3,20 +3,20 @@
 //
 // The numerics (the contract the TypeScript reference reproduces bit for bit, see reference.ts):
 //
-//  1. Activation row x, block k (elements 32k…32k+31): amax = max |x_i|, d = amax / 127 (f32),
-//     id = d ≠ 0 ? 1 / d : 0, q_i = round-half-even(x_i · id) ∈ [−127, 127].
-//  2. Weight block k: integer values w_i (Q8_0: qs_i; Q4_0: nibble − 8) and f16 scale dw.
-//  3. Group j (0…7) of block k holds elements 4j…4j+3; P(k, j) = Σ w_i · q_i over the group (exact).
-//  4. Sixteen f32 lane accumulators A, all +0 initially. For k = 0, 1, … in order and every j:
-//       s = f32(dw_k · d_k);  A[L] = fma(f32(P(k, j)), s, A[L])
-//     with the lane L(k, j) = 8·(k mod 2) + j for Q8_0 and 8·⌊j/4⌋ + 4·(k mod 2) + (j mod 4) for Q4_0
-//     (the order in which the SIMD kernels hold two blocks in one 512-bit register).
-//  5. y = hsum(A) with the fixed tree b_i = A_i + A_{i+8}, c_i = b_i + b_{i+4}, e_i = c_i + c_{i+2},
-//     y = e_0 + e_1.
+//  1. Activation row x, block k (elements 32k…32k+31): amax = max |x_i|, d_k = amax / 127 (f32),
+//     id = d_k ≠ 0 ? 1 / d_k : 0, q_i = round-half-even(x_i · id) ∈ [−127, 127].
+//  2. Weight block k: integer values w_i (Q8_0: qs_i; Q4_0: nibble − 8) and f16 scale dw_k.
+//  3. P_k = Σ_{i<32} w_i · q_i, exact in int32.
+//  4. acc = +0; for k = 0, 1, … in order: acc = fma(f32(P_k), f32(dw_k · d_k), acc). y = acc.
 //
-// The sum over a group is exact and the float steps are the same in every ISA variant, so the
-// scalar, AVX2 and AVX-512 (VNNI) kernels agree bit for bit, and a token's result never depends on
-// the batch, the tile it lands in or the thread count.
+// One exact integer per block and one float chain per output in block order: every variant (scalar,
+// AVX2, AVX-512 VNNI, AMX tiles) computes the same bits, so a token's result never depends on the
+// batch it is part of, the tile it lands in, the thread count or the ISA. (AMX produces the block
+// sums P_k of 16 tokens × 16 rows per tile instruction; the float chain then runs per element.)
+//
+// The kernels read weights in a packed, row-interleaved layout (packQWeights, made once at load):
+// per panel of 16 rows, per block k, the quads (4 consecutive elements) of all 16 rows side by side,
+// which is both the B operand of an AMX tile multiply and a 16-row vpdpbusd operand.
 #pragma once
 #include <cstdint>
 
@@ -25,23 +25,42 @@ namespace tsd {
 /** Weight types that take the integer route. */
 inline bool isIntMatmulType(int type) { return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */; }
 
+/** Rows per packed panel. */
+constexpr int64_t kPanelRows = 16;
+
 /**
- * Quantised activations [T × cols] for one weight type. Blocks are padded to an even count nbp
- * (padding blocks: q = 0, d = 0, c = 0). Per token:
- *  q: nbp·32 int8, natural element order for Q8_0; for Q4_0 each block pair (k, k+1) is stored as
- *     x_k[0:16], x_{k+1}[0:16], x_k[16:32], x_{k+1}[16:32] (the order of the unpacked nibbles);
- *  d: nbp f32 block scales;
- *  c: nbp/2 × 16 int32, per block pair and lane the correction the unsigned-weight kernels add:
- *     −bias · Σ of the lane's four q (bias 128 for Q8_0 (weights offset by 128), 8 for Q4_0).
+ * Packed Q8_0 / Q4_0 weights [rows × cols] (rows padded to a multiple of 16 with zero rows).
+ * Panel p starts at p · panelStride bytes (64-byte aligned when the buffer is):
+ *   quants: nb blocks of quantBytes; scales: nb × 16 f16 (block-major, row-minor).
+ *   Q8_0 block (512 B): byte 64·j + 4·r + b = w[r][4j + b] (int8), quads j = 0…7.
+ *   Q4_0 block (256 B): byte 64·j + 4·r + b = qs[4j + b] of row r (j = 0…3): its low nibble is
+ *     element 4j + b (quad j), its high nibble element 16 + 4j + b (quad j + 4), both w + 8.
+ */
+struct QPackLayout {
+  int type = 0;
+  int64_t rows = 0, cols = 0, nb = 0, panels = 0, quantBytes = 0, panelStride = 0;
+  QPackLayout(int type, int64_t rows, int64_t cols);
+  int64_t bytes() const { return panels * panelStride; }
+  int64_t scaleOffset() const { return nb * quantBytes; }
+};
+
+/** Pack `rows` rows of natural-layout weights w into dst (layout.bytes() bytes). */
+void packQWeights(const QPackLayout& layout, const uint8_t* w, uint8_t* dst);
+
+/**
+ * Quantised activations [T × cols] (steps 1 of the contract), rows padded to Tp = a multiple of
+ * 16 with zeros (q = 0, d = 0) so that tile kernels can read whole 16-token tiles:
+ *  q: per token nb·32 int8 in natural order; d: per token nb f32 scales;
+ *  c: per token nb int32, −bias·Σq over the block (bias 128 for Q8_0, 8 for Q4_0): the correction the
+ *     unsigned-weight kernels add after multiplying w + bias by q.
  */
 struct QActs {
   int type = 0;
-  int64_t T = 0, cols = 0, nb = 0, nbp = 0;
+  int64_t T = 0, Tp = 0, cols = 0, nb = 0;
   int8_t* q = nullptr;
   float* d = nullptr;
   int32_t* c = nullptr;
-  int64_t qStride() const { return nbp * 32; }
-  int64_t cStride() const { return nbp * 8; }
+  int64_t qStride() const { return nb * 32; }
 };
 
 /** Quantise tokens [t0, t1) of x (row stride cols) into a (same results on every ISA). */
@@ -50,11 +69,18 @@ void quantizeActsAvx2(const QActs& a, const float* x, int64_t t0, int64_t t1);
 void quantizeActsAvx512(const QActs& a, const float* x, int64_t t0, int64_t t1);
 
 /**
- * y[t × ldy + r] for t < a.T, r < rows: the integer dot products of the quantised activations with
- * `rows` weight rows starting at w (row stride rowBytes(a.type, a.cols)).
+ * y[t × ldy + r] for t < a.T, r < 16 · panels (rows beyond the matrix are not written): the
+ * integer dot products of the quantised activations with `panels` packed panels starting at pk
+ * (layout L). Each variant computes the contract's bits.
  */
-void qmatmulScalar(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w);
-void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w);
-void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w);
+void qmatmulScalar(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                   const uint8_t* pk);
+void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                 const uint8_t* pk);
+void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                   const uint8_t* pk);
+/** AMX tiles for the block sums (callers check amxUsable()); tokens in tiles of 16. */
+void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                const uint8_t* pk);
 
 }  // namespace tsd

@@ -1,14 +1,13 @@
 // AVX2 integer matmul (contract in qmatmul.h), also the AVX-512 fallback on CPUs without VNNI.
-// The 16 lanes of the contract live in two 8-lane accumulators: A[0…7] and A[8…15].
+// A register holds one quad of 8 rows (half a packed panel) and the block sums P_k of those rows
+// build up over the block's 8 quads; then one convert, the scale product and an FMA per row.
 //
-// Q8_0: one block per register (even blocks → A[0…7], odd → A[8…15]); the signed × signed bytes go
-// through maddubs as |w| × (x with w's sign), whose pair sums stay within int16 (|x| ≤ 127).
-// Q4_0: a block pair per two registers in the stored order; unsigned nibbles × signed activations
-// (pair sums ≤ 2·15·127) plus the correction c = −8·Σq.
+// Q8_0: signed × signed bytes go through maddubs as |w| × (q with w's sign), whose pair sums stay
+// within int16 (|q| ≤ 127, |w| ≤ 128). Q4_0: unsigned nibbles (w + 8) × signed activations (pair
+// sums ≤ 2·15·127) plus the correction c = −8·Σq.
 #include <algorithm>
 
 #include "cpu.h"
-#include "matmul.h"
 #include "qmatmul.h"
 #include "quant.h"
 #include "simd.h"
@@ -21,152 +20,77 @@ TSD_AVX2 inline __m256i dot4(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-TSD_AVX2 inline __m256 splatF16(const uint8_t* p) { return _mm256_set1_ps(loadF16(p)); }
-
-/** One token × R rows of Q8_0, or TT tokens; accumulators [t][r][parity]. */
-template <int TT, int R>
-TSD_AVX2 void tileQ8(float* y, int64_t ldy, const QActs& a, int64_t t0, const BlockQ8_0* const* w, int64_t pf) {
-  __m256 acc[TT][R][2];
-  for (int t = 0; t < TT; t++)
-    for (int r = 0; r < R; r++) acc[t][r][0] = acc[t][r][1] = _mm256_setzero_ps();
-  const int8_t* q = a.q + t0 * a.qStride();
-  const float* d = a.d + t0 * a.nbp;
-  for (int64_t k = 0; k < a.nb; k++) {
-    const int odd = static_cast<int>(k & 1);
-    __m256i wv[R], aw[R];
-    __m256 dw[R];
-    for (int r = 0; r < R; r++) {
-      if (pf != 0) _mm_prefetch(reinterpret_cast<const char*>(w[r] + k) + pf, _MM_HINT_T0);
-      wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r][k].qs));
-      aw[r] = _mm256_abs_epi8(wv[r]);
-      dw[r] = splatF16(w[r][k].d);
-    }
-    for (int t = 0; t < TT; t++) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * a.qStride() + 32 * k));
-      const __m256 dx = _mm256_set1_ps(d[t * a.nbp + k]);
-      for (int r = 0; r < R; r++) {
-        const __m256i P = dot4(aw[r], _mm256_sign_epi8(xv, wv[r]));
-        acc[t][r][odd] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw[r], dx), acc[t][r][odd]);
-      }
-    }
-  }
-  for (int t = 0; t < TT; t++)
-    for (int r = 0; r < R; r++) y[t * ldy + r] = hsum256(_mm256_add_ps(acc[t][r][0], acc[t][r][1]));
+TSD_AVX2 inline __m256i quadOf(const int8_t* q, int j) {
+  int32_t v;
+  __builtin_memcpy(&v, q + 4 * j, 4);
+  return _mm256_set1_epi32(v);
 }
 
-/** [a × 4, b × 4] */
-TSD_AVX2 inline __m256 pair4(float lo, float hi) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(lo)), _mm_set1_ps(hi), 1);
-}
-
-template <int TT, int R>
-TSD_AVX2 void tileQ4(float* y, int64_t ldy, const QActs& a, int64_t t0, const BlockQ4_0* const* w, int64_t pf) {
-  __m256 acc[TT][R][2];
-  for (int t = 0; t < TT; t++)
-    for (int r = 0; r < R; r++) acc[t][r][0] = acc[t][r][1] = _mm256_setzero_ps();
-  const int8_t* q = a.q + t0 * a.qStride();
-  const int32_t* c = a.c + t0 * a.cStride();
-  const float* d = a.d + t0 * a.nbp;
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  for (int64_t p = 0; p < a.nbp / 2; p++) {
-    const bool half = 2 * p + 1 >= a.nb;
-    __m256i lo[R], hi[R];
-    __m256 dw[R];
-    for (int r = 0; r < R; r++) {
-      const BlockQ4_0* b = w[r] + 2 * p;
-      if (pf != 0) _mm_prefetch(reinterpret_cast<const char*>(b) + pf, _MM_HINT_T0);
-      const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-      const __m128i q1 = half ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs));
-      const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
-      lo[r] = _mm256_and_si256(v, m4);
-      hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-      dw[r] = pair4(loadF16(b[0].d), half ? 0.0f : loadF16(b[1].d));
+/** Block sums of 8 rows (the half `h` of a panel) for one token, block k. */
+TSD_AVX2 inline __m256i blockSums(int type, const uint8_t* quants, int h, const int8_t* qk, int32_t ck) {
+  __m256i P = _mm256_setzero_si256();
+  if (type == kQ8_0) {
+    for (int j = 0; j < 8; j++) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 64 * j + 32 * h));
+      P = _mm256_add_epi32(P, dot4(_mm256_abs_epi8(w), _mm256_sign_epi8(quadOf(qk, j), w)));
     }
-    for (int t = 0; t < TT; t++) {
-      const int8_t* qp = q + t * a.qStride() + 64 * p;
-      const int32_t* cp = c + t * a.cStride() + 16 * p;
-      const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qp));
-      const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qp + 32));
-      const __m256i cl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp));
-      const __m256i ch = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp + 8));
-      const __m256 dx = pair4(d[t * a.nbp + 2 * p], d[t * a.nbp + 2 * p + 1]);
-      for (int r = 0; r < R; r++) {
-        const __m256 s = _mm256_mul_ps(dw[r], dx);
-        const __m256i Pl = _mm256_add_epi32(dot4(lo[r], xl), cl);
-        const __m256i Ph = _mm256_add_epi32(dot4(hi[r], xh), ch);
-        acc[t][r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Pl), s, acc[t][r][0]);
-        acc[t][r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Ph), s, acc[t][r][1]);
-      }
-    }
+    return P;
   }
-  for (int t = 0; t < TT; t++)
-    for (int r = 0; r < R; r++) y[t * ldy + r] = hsum256(_mm256_add_ps(acc[t][r][0], acc[t][r][1]));
-}
-
-template <class B>
-using Q2TileFn = void (*)(float*, int64_t, const QActs&, int64_t, const B* const*, int64_t);
-
-template <int TT, int R>
-struct Q8Tile {
-  static constexpr Q2TileFn<BlockQ8_0> fn = tileQ8<TT, R>;
-};
-template <int TT, int R>
-struct Q4Tile {
-  static constexpr Q2TileFn<BlockQ4_0> fn = tileQ4<TT, R>;
-};
-
-/** Token blocks → panels of 2 rows → tiles of ≤ 2 tokens. */
-template <class B, template <int, int> class Tile>
-TSD_AVX2 void qdrive(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w) {
-  static const Q2TileFn<B> tiles[2][2] = {{Tile<1, 1>::fn, Tile<1, 2>::fn}, {Tile<2, 1>::fn, Tile<2, 2>::fn}};
-  const size_t rb = rowBytes(a.type, a.cols);
-  const int64_t perToken = a.qStride() + 4 * a.cStride() + 4 * a.nbp;
-  const int64_t tb = std::max<int64_t>(8, std::min<int64_t>(256, (256 * 1024) / perToken));
-  const B* wr[2];
-  for (int64_t t0 = 0; t0 < a.T; t0 += tb) {
-    const int64_t t1 = std::min(a.T, t0 + tb);
-    for (int64_t r0 = 0; r0 < rows; r0 += 2) {
-      const int64_t rn = std::min<int64_t>(2, rows - r0);
-      const int64_t pf = t0 > 0 ? 0 : std::max<int64_t>(2 * static_cast<int64_t>(rb), kPrefetchMin);
-      for (int64_t r = 0; r < rn; r++) wr[r] = reinterpret_cast<const B*>(w + static_cast<size_t>(r0 + r) * rb);
-      for (int64_t t = t0; t < t1; t += 2) {
-        const int64_t tn = std::min<int64_t>(2, t1 - t);
-        tiles[tn - 1][rn - 1](y + t * ldy + r0, ldy, a, t, wr, t == t0 ? pf : 0);
-      }
-    }
+  const __m256i m = _mm256_set1_epi8(0x0f);
+  for (int j = 0; j < 4; j++) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 64 * j + 32 * h));
+    P = _mm256_add_epi32(P, dot4(_mm256_and_si256(v, m), quadOf(qk, j)));
+    P = _mm256_add_epi32(P, dot4(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), quadOf(qk, j + 4)));
   }
+  return _mm256_add_epi32(P, _mm256_set1_epi32(ck));
 }
 
 }  // namespace
 
-void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, int64_t rows, const uint8_t* w) {
-  if (a.type == kQ8_0) return qdrive<BlockQ8_0, Q8Tile>(y, ldy, a, rows, w);
-  return qdrive<BlockQ4_0, Q4Tile>(y, ldy, a, rows, w);
+TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0,
+                          int64_t panels, const uint8_t* pk) {
+  constexpr int TT = 4;
+  for (int64_t p = panel0; p < panel0 + panels; p++) {
+    const uint8_t* panel = pk + p * L.panelStride;
+    const uint8_t* scales = panel + L.scaleOffset();
+    const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
+    for (int h = 0; h < 2 && 8 * h < rowsHere; h++) {
+      for (int64_t t0 = 0; t0 < a.T; t0 += TT) {
+        const int tn = static_cast<int>(std::min<int64_t>(TT, a.T - t0));
+        __m256 acc[TT];
+        for (int t = 0; t < TT; t++) acc[t] = _mm256_setzero_ps();
+        for (int64_t k = 0; k < a.nb; k++) {
+          const uint8_t* quants = panel + k * L.quantBytes;
+          const __m256 dw =
+              _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + (k * kPanelRows + 8 * h) * 2)));
+          for (int t = 0; t < tn; t++) {
+            const int64_t tok = t0 + t;
+            const __m256i P = blockSums(L.type, quants, h, a.q + tok * a.qStride() + 32 * k, a.c[tok * a.nb + k]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, _mm256_set1_ps(a.d[tok * a.nb + k])), acc[t]);
+          }
+        }
+        const int64_t n = std::min<int64_t>(8, rowsHere - 8 * h);
+        for (int t = 0; t < tn; t++) {
+          float out[8];
+          _mm256_storeu_ps(out, acc[t]);
+          std::copy(out, out + n, y + (t0 + t) * ldy + p * kPanelRows + 8 * h);
+        }
+      }
+    }
+  }
 }
 
-/** As the scalar quantizeActs, eight floats at a time. */
+/** As the scalar quantizeActs: amax, d = amax/127, q = round-half-even(x · (1/d)), c = −bias·Σq. */
 TSD_AVX2 void quantizeActsAvx2(const QActs& a, const float* x, int64_t t0, int64_t t1) {
+  const int bias = a.type == kQ4_0 ? 8 : 128;
   const __m256 signMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  const __m256i nbias = _mm256_set1_epi32(a.type == kQ4_0 ? -8 : -128);
   for (int64_t t = t0; t < t1; t++) {
     const float* xr = x + t * a.cols;
     int8_t* q = a.q + t * a.qStride();
-    float* d = a.d + t * a.nbp;
-    int32_t* c = a.c + t * a.cStride();
-    for (int64_t k = 0; k < a.nbp; k++) {
-      int8_t* qp = q + 64 * (k / 2);
-      const int odd = static_cast<int>(k & 1);
-      // destinations of elements 0…15 and 16…31 in the stored pair layout
-      int8_t* lo = a.type == kQ4_0 ? qp + 16 * odd : qp + 32 * odd;
-      int8_t* hi = a.type == kQ4_0 ? qp + 32 + 16 * odd : qp + 32 * odd + 16;
-      if (k >= a.nb) {
-        d[k] = 0.0f;
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm_setzero_si128());
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm_setzero_si128());
-        continue;
-      }
+    float* d = a.d + t * a.nb;
+    int32_t* c = a.c + t * a.nb;
+    for (int64_t k = 0; k < a.nb; k++) {
       __m256 v[4];
       __m256 m = _mm256_setzero_ps();
       for (int j = 0; j < 4; j++) {
@@ -185,15 +109,13 @@ TSD_AVX2 void quantizeActsAvx2(const QActs& a, const float* x, int64_t t0, int64
       for (int j = 0; j < 4; j++) i[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], iv));
       const __m256i packed = _mm256_permutevar8x32_epi32(
           _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3])), perm);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm256_castsi256_si128(packed));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm256_extracti128_si256(packed, 1));
-    }
-    for (int64_t p = 0; p < a.nbp / 2; p++) {
-      for (int h = 0; h < 2; h++) {
-        const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * p + 32 * h));
-        const __m256i sums = dot4(ones8, qv);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 16 * p + 8 * h), _mm256_mullo_epi32(sums, nbias));
-      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * k), packed);
+      // Σq: |q| sums via maddubs with sign, then the lanes
+      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), packed), _mm256_set1_epi16(1));
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+      c[k] = -bias * _mm_cvtsi128_si32(s4);
     }
   }
 }

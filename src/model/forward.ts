@@ -1,4 +1,5 @@
 import type { KvCacheArray, NativeKernels } from '../native/types.ts';
+import { packModel } from './pack.ts';
 import type { LayerWeights, LoadedModel, ModelSpec } from './types.ts';
 
 /**
@@ -46,11 +47,14 @@ export class Transformer {
   readonly spec: ModelSpec;
   private readonly scratch = new Scratch();
 
+  private readonly model: LoadedModel;
+
   constructor(
-    private readonly model: LoadedModel,
+    model: LoadedModel,
     private readonly k: NativeKernels,
   ) {
     this.spec = model.spec;
+    this.model = packModel(model, k);
   }
 
   /** Runs the batch through the model, filling the KV cache; returns logits [logitRows.length × vocabSize]. */

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { checkArgs } from './reference.ts';
-import type { AttentionBatch, KvCacheArray, NativeKernels, RopePairing, WeightMatrix } from './types.ts';
+import { type AttentionBatch, GgmlType, type KvCacheArray, type NativeKernels, type RopePairing, type WeightMatrix } from './types.ts';
 
 /** Instruction-set paths of the addon's kernels. */
 export type Isa = 'scalar' | 'avx2' | 'avx512';
@@ -16,7 +16,17 @@ export type Isa = 'scalar' | 'avx2' | 'avx512';
 /** The raw addon (positional arguments). */
 interface Addon {
   mapFile(path: string): ArrayBuffer;
-  matmul(y: Float32Array, x: Float32Array, T: number, type: number, rows: number, cols: number, data: Uint8Array): void;
+  matmul(
+    y: Float32Array,
+    x: Float32Array,
+    T: number,
+    type: number,
+    rows: number,
+    cols: number,
+    data: Uint8Array,
+    packed?: Uint8Array,
+  ): void;
+  packWeights(type: number, rows: number, cols: number, data: Uint8Array): ArrayBuffer;
   getRows(out: Float32Array, type: number, rows: number, cols: number, data: Uint8Array, ids: Int32Array): void;
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, T: number, n: number, eps: number): void;
   rope(
@@ -60,6 +70,9 @@ interface Addon {
   getIsa(): Isa;
   setIsa(isa: string): void;
   supportedIsas(): Isa[];
+  getAmx(): boolean;
+  setAmx(on: boolean): void;
+  amxSupported(): boolean;
   getThreads(): number;
   setThreads(n: number): void;
   defaultThreads(): number;
@@ -93,7 +106,12 @@ export const native: NativeKernels = {
   },
   matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
     checkArgs.matmul(y, x, T, w);
-    addon.matmul(y, x, T, w.type, w.rows, w.cols, w.data);
+    addon.matmul(y, x, T, w.type, w.rows, w.cols, w.data, w.packed);
+  },
+  packWeights(w: WeightMatrix): WeightMatrix {
+    checkArgs.weight('packWeights', w);
+    if (w.type !== GgmlType.Q8_0 && w.type !== GgmlType.Q4_0) return w;
+    return { ...w, packed: new Uint8Array(addon.packWeights(w.type, w.rows, w.cols, w.data)) };
   },
   getRows(out: Float32Array, w: WeightMatrix, ids: Int32Array): void {
     checkArgs.getRows(out, w, ids);
@@ -193,6 +211,24 @@ export function supportedIsas(): Isa[] {
  */
 export function setIsa(isa: Isa): void {
   addon.setIsa(isa);
+}
+
+/**
+ * Whether the many-token Q8_0/Q4_0 matmul may use AMX tiles (on by default where the CPU and OS
+ * allow; TSDEPLOY_AMX=0 turns it off). Results are the same bits either way (native/qmatmul.h).
+ */
+export function amxEnabled(): boolean {
+  return addon.getAmx();
+}
+
+/** AMX tiles available on this CPU and granted by the OS. */
+export function amxSupported(): boolean {
+  return addon.amxSupported();
+}
+
+/** Turn the AMX path on or off for the whole process (tests, benchmarks); throws if unsupported. */
+export function setAmx(on: boolean): void {
+  addon.setAmx(on);
 }
 
 /** Threads the addon uses by default: the cores this process may run on. */

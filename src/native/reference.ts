@@ -523,36 +523,26 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
 }
 
 /**
- * The integer matmul of Q8_0 / Q4_0 weights, bit-exact with the addon (native/qmatmul.h): exact
- * integer sums over groups of 4 elements, accumulated with FMAs into 16 f32 lanes (the lane of group
- * j of block k depends on the type), then a fixed reduction tree.
+ * The integer matmul of Q8_0 / Q4_0 weights, bit-exact with the addon (native/qmatmul.h): per block
+ * an exact integer sum P_k, then one f32 FMA chain per output in block order,
+ * acc = fma(P_k, f32(dw_k · d_k), acc).
  */
 export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
   if (w.type !== GgmlType.Q8_0 && w.type !== GgmlType.Q4_0) throw new RangeError('matmulInt: Q8_0 or Q4_0 weights');
   const nb = w.cols / 32;
   const acts = Array.from({ length: T }, (_, t) => quantizeActivations(x, t * w.cols, w.cols));
-  const q4 = w.type === GgmlType.Q4_0;
-  const lane = (k: number, j: number): number => (q4 ? 8 * (j >> 2) + 4 * (k & 1) + (j & 3) : 8 * (k & 1) + j);
-  const acc = new Float64Array(16);
   for (let r = 0; r < w.rows; r++) {
     const { wq, dw } = intRow(w, r);
     for (let t = 0; t < T; t++) {
       const { q, d } = acts[t];
-      acc.fill(0);
+      let acc = 0;
       for (let k = 0; k < nb; k++) {
-        const s = fround(dw[k] * d[k]);
-        for (let j = 0; j < 8; j++) {
-          const o = 32 * k + 4 * j;
-          const p = wq[o] * q[o] + wq[o + 1] * q[o + 1] + wq[o + 2] * q[o + 2] + wq[o + 3] * q[o + 3];
-          const l = lane(k, j);
-          acc[l] = fmaF32(p, s, acc[l]);
-        }
+        let p = 0;
+        for (let i = 32 * k; i < 32 * k + 32; i++) p += wq[i] * q[i];
+        acc = fmaF32(p, fround(dw[k] * d[k]), acc);
       }
-      const b: number[] = [];
-      for (let i = 0; i < 8; i++) b.push(fround(acc[i] + acc[i + 8]));
-      const c = [0, 1, 2, 3].map((i) => fround(b[i] + b[i + 4]));
-      y[t * w.rows + r] = fround(fround(c[0] + c[2]) + fround(c[1] + c[3]));
+      y[t * w.rows + r] = acc;
     }
   }
 }
@@ -773,6 +763,8 @@ export function sampleCategorical(x: Float32Array, scale: number, u: number, n =
 /** The reference kernels with the addon's interface (minus isa, threads and mapFile). */
 export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | 'mapFile'> = {
   matmul,
+  /** The reference reads the natural layout only. */
+  packWeights: (w: WeightMatrix): WeightMatrix => w,
   getRows,
   rmsNorm,
   rope,

@@ -28,6 +28,11 @@ export interface WeightMatrix {
   rows: number;
   cols: number;
   data: Uint8Array;
+  /**
+   * Q8_0/Q4_0 only: the same weights in the row-interleaved layout the integer kernels read
+   * (`NativeKernels.packWeights`, made once at load). Without it matmul packs on every call.
+   */
+  packed?: Uint8Array;
 }
 
 export enum RopePairing {
@@ -73,6 +78,11 @@ export interface NativeKernels {
   mapFile(path: string): ArrayBuffer;
   /** y[T × w.rows] = x[T × w.cols] · wᵀ */
   matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void;
+  /**
+   * w with `packed` added when its type takes the integer route (Q8_0, Q4_0); other weights are
+   * returned as they are. Results of matmul never depend on it, only its speed.
+   */
+  packWeights(w: WeightMatrix): WeightMatrix;
   /** out[i × w.cols …] = dequantised row ids[i] of w (embedding lookup). */
   getRows(out: Float32Array, w: WeightMatrix, ids: Int32Array): void;
   /** out[t] = weight ⊙ x[t] / sqrt(mean(x[t]²) + eps), rows of length n; out may alias x. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { defaultThreads, native, setIsa, supportedIsas } from '../../src/native/index.ts';
+import { amxEnabled, amxSupported, defaultThreads, native, setAmx, setIsa, supportedIsas } from '../../src/native/index.ts';
 import * as ref from '../../src/native/reference.ts';
 import { type AttentionBatch, GgmlType, RopePairing, type WeightMatrix } from '../../src/native/types.ts';
 import { assertBitEqual, assertClose, Rng, randomWeight, unaligned } from './helpers.ts';
@@ -552,6 +552,58 @@ for (const isa of isas) {
     });
   });
 }
+
+describe('integer matmul: packed weights, every path', () => {
+  // Every ISA, and on AVX-512 with AMX tiles both on and off: the same bits as the reference for
+  // packed and unpacked weights, rows not filling a 16-row panel, odd block counts and token counts
+  // around the 16-token tile (the AMX path starts at 12 tokens).
+  const initialAmx = amxEnabled();
+  after(() => {
+    setIsa(initialIsa as 'scalar');
+    if (amxSupported()) setAmx(initialAmx);
+  });
+  const paths = isas.flatMap((isa) =>
+    isa === 'avx512' && amxSupported() ? [{ isa, amx: true }, { isa, amx: false }] : [{ isa, amx: false }],
+  );
+  for (const { isa, amx } of paths) {
+    it(`bit-exact with the reference [${isa}${amx ? '+amx' : ''}]`, () => {
+      setIsa(isa);
+      if (amxSupported()) setAmx(amx);
+      const rng = new Rng(30);
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+        for (const [rows, cols] of [
+          [1, 32],
+          [11, 96],
+          [37, 160],
+          [48, 1024],
+        ]) {
+          const w = randomWeight(rng, type, rows, cols);
+          const packed = native.packWeights(w);
+          assert.ok(packed.packed instanceof Uint8Array);
+          for (const T of [1, 3, 11, 12, 16, 17, 33, 64]) {
+            const x = rng.f32(T * cols, -3, 3);
+            const expected = new Float32Array(T * rows);
+            ref.matmul(expected, x, T, w);
+            for (const weights of [w, packed]) {
+              const y = new Float32Array(T * rows).fill(Number.NaN);
+              native.matmul(y, x, T, weights);
+              assertBitEqual(y, expected, `${GgmlType[type]} rows=${rows} cols=${cols} T=${T} packed=${weights === packed}`);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('packWeights leaves other types alone; matmul rejects a packed buffer of the wrong size', () => {
+    const rng = new Rng(31);
+    const f32 = randomWeight(rng, GgmlType.F32, 3, 8);
+    assert.equal(native.packWeights(f32), f32);
+    const w = native.packWeights(randomWeight(rng, GgmlType.Q8_0, 20, 64));
+    const other = native.packWeights(randomWeight(rng, GgmlType.Q8_0, 40, 64));
+    assert.throws(() => native.matmul(new Float32Array(20), new Float32Array(64), 1, { ...w, packed: other.packed }), /w.packed/);
+  });
+});
 
 describe('thread pool', () => {
   const initialThreads = native.threads;

@@ -1,0 +1,147 @@
+// AMX integer matmul (contract in qmatmul.h) for many tokens: one TDPBSSD multiplies a tile of 16
+// tokens × one block (32 signed activation bytes each) by the block's packed quads of 16 rows
+// (signed weights) into the 16 × 16 exact block sums P_k. Those leave the tile unit through a small
+// buffer and the float chain of the contract runs on them with AVX-512, 16 rows per register.
+//
+// The block sums must be scaled per block (Q8_0/Q4_0 scales are per 32 elements), so every tile
+// product is stored and consumed; two sets of tiles alternate so that the next block's multiply
+// runs while this block's sums are scaled. Q4_0 panels are unpacked to signed bytes once per panel
+// (an L1/L2-resident buffer) and then serve every token tile.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu.h"
+#include "qmatmul.h"
+#include "quant.h"
+#include "simd.h"
+
+#define TSD_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+namespace tsd {
+
+namespace {
+
+constexpr int64_t kTokenTile = 16;
+/** Tokens per pass over the panels: keeps their quantised activations within L2. */
+constexpr int64_t kTokenBlock = 256;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+/** tmm0/tmm3: 16 tokens × 32 B; tmm1/tmm4: 8 quads × 64 B (16 rows × 4); tmm2/tmm5: 16 × 16 int32. */
+TSD_AMX void loadTileConfig() {
+  TileConfig cfg;
+  for (int i : {0, 3}) cfg.rows[i] = 16, cfg.colsb[i] = 32;
+  for (int i : {1, 4}) cfg.rows[i] = 8, cfg.colsb[i] = 64;
+  for (int i : {2, 5}) cfg.rows[i] = 16, cfg.colsb[i] = 64;
+  // GCC's _tile_loadconfig declares only 8 bytes as read, so the compiler could drop the stores
+  // that fill the rest; the asm operand names the whole structure.
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+}
+
+TSD_AMX void releaseTiles() { __asm__ volatile("tilerelease" ::); }
+
+/** acc[t] = fma(f32(P[t]), dw · d[t][k], acc[t]) for the 16 tokens of a tile. */
+TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* scalesK, const float* d, int64_t nb,
+                               int64_t k) {
+  const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scalesK)));
+  for (int t = 0; t < 16; t++) {
+    const __m512 P = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t));
+    acc[t] = _mm512_fmadd_ps(P, _mm512_mul_ps(dw, _mm512_set1_ps(d[t * nb + k])), acc[t]);
+  }
+}
+
+/**
+ * One tile: tokens t0 … t0+15 of a (rows beyond a.T are zero padding) × the 16 rows of a panel
+ * whose signed quads are at `quads` (512 B per block) and f16 scales at `scales`.
+ */
+TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int8_t* quads, const uint8_t* scales,
+                    int64_t rowsHere) {
+  alignas(64) int32_t sums[2][256];
+  __m512 acc[16];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const int8_t* q = a.q + t0 * a.qStride();
+  const float* d = a.d + t0 * a.nb;
+  const int64_t qs = a.qStride();
+  const int64_t nb = a.nb;
+  _tile_loadd(0, q, qs);
+  _tile_loadd(1, quads, 64);
+  _tile_zero(2);
+  _tile_dpbssd(2, 0, 1);
+  int64_t k = 0;
+  for (; k + 2 <= nb; k += 2) {
+    _tile_loadd(3, q + (k + 1) * 32, qs);
+    _tile_loadd(4, quads + (k + 1) * 512, 64);
+    _tile_zero(5);
+    _tile_dpbssd(5, 3, 4);
+    _tile_stored(2, sums[0], 64);
+    scaleBlock(acc, sums[0], scales + k * 32, d, nb, k);
+    if (k + 2 < nb) {
+      _tile_loadd(0, q + (k + 2) * 32, qs);
+      _tile_loadd(1, quads + (k + 2) * 512, 64);
+      _tile_zero(2);
+      _tile_dpbssd(2, 0, 1);
+    }
+    _tile_stored(5, sums[1], 64);
+    scaleBlock(acc, sums[1], scales + (k + 1) * 32, d, nb, k + 1);
+  }
+  if (k < nb) {  // odd block count: the last block is in tmm2
+    _tile_stored(2, sums[0], 64);
+    scaleBlock(acc, sums[0], scales + k * 32, d, nb, k);
+  }
+  const __mmask16 m = static_cast<__mmask16>((1u << rowsHere) - 1);
+  const int64_t tn = std::min<int64_t>(16, a.T - t0);
+  for (int64_t t = 0; t < tn; t++) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, m, acc[t]);
+}
+
+/** Q4_0 panel quads → signed bytes (w = nibble − 8) in the Q8_0 quad layout, 512 B per block. */
+TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out) {
+  const __m512i m = _mm512_set1_epi8(0x0f);
+  const __m512i eight = _mm512_set1_epi8(8);
+  for (int64_t k = 0; k < nb; k++) {
+    for (int j = 0; j < 4; j++) {
+      const __m512i v = _mm512_load_si512(panel + k * 256 + 64 * j);
+      _mm512_store_si512(out + k * 512 + 64 * j, _mm512_sub_epi8(_mm512_and_si512(v, m), eight));
+      _mm512_store_si512(out + k * 512 + 64 * (j + 4),
+                         _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), eight));
+    }
+  }
+}
+
+}  // namespace
+
+TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                        const uint8_t* pk) {
+  loadTileConfig();
+  thread_local std::vector<int8_t> unpacked;
+  int8_t* q4 = nullptr;
+  if (L.type == kQ4_0) {
+    const size_t need = static_cast<size_t>(L.nb * 512 + 64);
+    if (unpacked.size() < need) unpacked.resize(need);
+    q4 = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
+  }
+  for (int64_t tb = 0; tb < a.T; tb += kTokenBlock) {
+    const int64_t te = std::min(a.T, tb + kTokenBlock);
+    for (int64_t p = panel0; p < panel0 + panels; p++) {
+      const uint8_t* panel = pk + p * L.panelStride;
+      const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
+      const int8_t* quads = reinterpret_cast<const int8_t*>(panel);
+      if (q4 != nullptr) {
+        unpackQ4Panel(panel, L.nb, q4);
+        quads = q4;
+      }
+      for (int64_t t = tb; t < te; t += kTokenTile) {
+        tile16(y + p * kPanelRows, ldy, a, t, quads, panel + L.scaleOffset(), rowsHere);
+      }
+    }
+  }
+  releaseTiles();
+}
+
+}  // namespace tsd
