@@ -18,8 +18,8 @@ namespace tsd {
 namespace {
 
 constexpr int kMaxTileTokens = 8;
-/** Software prefetch distance in panels when weights stream from memory. */
-constexpr int64_t kPrefetchPanels = 2;
+/** Software prefetch distance (bytes) when weights stream from memory. */
+constexpr int64_t kPrefetchBytes = 8192;
 
 /** The 8 quads of block k of a panel as unsigned bytes (w + bias). */
 template <int kType>
@@ -45,9 +45,14 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
   for (int t = 0; t < TT; t++) acc[t] = _mm512_setzero_ps();
   const uint8_t* scales = panel + scaleOffset;
   for (int64_t k = 0; k < a.nb; k++) {
-    if (pf != 0) {  // streaming (few tokens): fetch ahead into L1 what the loads below will want
-      for (int64_t o = 0; o < quantBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(panel + pf + k * quantBytes + o), _MM_HINT_T0);
-      if ((k & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(panel + pf + scaleOffset + k * 32), _MM_HINT_T0);
+    if (pf != 0) {
+      // streaming (few tokens): the panel is read as one linear stream of (quantBytes + 32)·nb bytes;
+      // fetch this step's share of it pf bytes ahead (which runs on into the next panels)
+      const int64_t step = quantBytes + 32;
+      const uintptr_t from = reinterpret_cast<uintptr_t>(panel + pf + k * step) & ~uintptr_t{63};
+      for (uintptr_t o = from; o < reinterpret_cast<uintptr_t>(panel + pf + (k + 1) * step); o += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
+      }
     }
     __m512i w[8];
     loadQuads<kType>(panel + k * quantBytes, w);
@@ -78,8 +83,7 @@ TSD_AVX512VNNI void drive(float* y, int64_t ldy, const QActs& a, const QPackLayo
   for (int64_t p = panel0; p < panel0 + panels; p++) {
     const uint8_t* panel = pk + p * L.panelStride;
     const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
-    // prefetch the panel after next while streaming, within this call's range only
-    const int64_t pf = a.T <= kMaxTileTokens && p + kPrefetchPanels < panel0 + panels ? kPrefetchPanels * L.panelStride : 0;
+    const int64_t pf = a.T <= kMaxTileTokens ? kPrefetchBytes : 0;
     for (int64_t t = 0; t < a.T; t += kMaxTileTokens) {
       const int64_t tn = std::min<int64_t>(kMaxTileTokens, a.T - t);
       kPanelTiles<kType>[tn - 1](y + p * kPanelRows, ldy, a, t, panel, L.quantBytes, L.scaleOffset(), rowsHere, t == 0 ? pf : 0);

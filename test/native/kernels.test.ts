@@ -96,12 +96,12 @@ for (const isa of isas) {
       }
     });
 
-    it('matmul matches the reference for every type and T = 1, 3, 17', () => {
+    it('matmul matches the reference for every type and T = 1, 3, 17, 64', () => {
       const rng = new Rng(2);
       for (const type of ALL_TYPES) {
         for (const cols of colsFor(type)) {
           const w = randomWeight(rng, type, 11, cols);
-          for (const T of [1, 3, 17]) {
+          for (const T of [1, 3, 17, 64]) {
             const x = rng.f32(T * cols);
             const y = new Float32Array(T * w.rows).fill(Number.NaN);
             native.matmul(y, x, T, w);
