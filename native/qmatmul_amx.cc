@@ -25,6 +25,9 @@ namespace {
 constexpr int64_t kTokenTile = 16;
 /** Tokens per pass over the panels: keeps their quantised activations within L2. */
 constexpr int64_t kTokenBlock = 256;
+/** Up to this many tokens the weights stream from memory and are prefetched kPrefetchBytes ahead. */
+constexpr int64_t kStreamingTokens = 64;
+constexpr int64_t kPrefetchBytes = 8192;
 
 struct alignas(64) TileConfig {
   uint8_t palette = 1;
@@ -47,6 +50,14 @@ TSD_AMX void loadTileConfig() {
 
 TSD_AMX void releaseTiles() { __asm__ volatile("tilerelease" ::); }
 
+/** Prefetch [p, p + n) into L1 (whole cache lines). */
+TSD_AMX inline void prefetchRange(const uint8_t* p, int64_t n) {
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p + n);
+  for (uintptr_t o = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63}; o < end; o += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
+  }
+}
+
 /** acc[t] = fma(f32(P[t]), dw · d[t][k], acc[t]) for the 16 tokens of a tile. */
 TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* scalesK, const float* d, int64_t nb,
                                int64_t k) {
@@ -62,7 +73,7 @@ TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* 
  * whose signed quads are at `quads` (512 B per block) and f16 scales at `scales`.
  */
 TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int8_t* quads, const uint8_t* scales,
-                    int64_t rowsHere) {
+                    int64_t rowsHere, const uint8_t* pf, int64_t pfStep) {
   alignas(64) int32_t sums[2][256];
   __m512 acc[16];
   for (auto& v : acc) v = _mm512_setzero_ps();
@@ -76,6 +87,7 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
   _tile_dpbssd(2, 0, 1);
   int64_t k = 0;
   for (; k + 2 <= nb; k += 2) {
+    if (pf != nullptr) prefetchRange(pf + k * pfStep, 2 * pfStep);
     _tile_loadd(3, q + (k + 1) * 32, qs);
     _tile_loadd(4, quads + (k + 1) * 512, 64);
     _tile_zero(5);
@@ -101,10 +113,11 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
 }
 
 /** Q4_0 panel quads → signed bytes (w = nibble − 8) in the Q8_0 quad layout, 512 B per block. */
-TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out) {
+TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out, const uint8_t* pf) {
   const __m512i m = _mm512_set1_epi8(0x0f);
   const __m512i eight = _mm512_set1_epi8(8);
   for (int64_t k = 0; k < nb; k++) {
+    if (pf != nullptr) prefetchRange(pf + k * (256 + 32), 256 + 32);
     for (int j = 0; j < 4; j++) {
       const __m512i v = _mm512_load_si512(panel + k * 256 + 64 * j);
       _mm512_store_si512(out + k * 512 + 64 * j, _mm512_sub_epi8(_mm512_and_si512(v, m), eight));
@@ -126,6 +139,8 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
     if (unpacked.size() < need) unpacked.resize(need);
     q4 = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
   }
+  // few token tiles per panel: the weights are read about once, straight from memory
+  const bool streaming = a.T <= kStreamingTokens;
   for (int64_t tb = 0; tb < a.T; tb += kTokenBlock) {
     const int64_t te = std::min(a.T, tb + kTokenBlock);
     for (int64_t p = panel0; p < panel0 + panels; p++) {
@@ -133,11 +148,13 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
       const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
       const int8_t* quads = reinterpret_cast<const int8_t*>(panel);
       if (q4 != nullptr) {
-        unpackQ4Panel(panel, L.nb, q4);
+        unpackQ4Panel(panel, L.nb, q4, streaming ? panel + kPrefetchBytes : nullptr);
         quads = q4;
       }
       for (int64_t t = tb; t < te; t += kTokenTile) {
-        tile16(y + p * kPanelRows, ldy, a, t, quads, panel + L.scaleOffset(), rowsHere);
+        // the first token tile streams the panel from memory: fetch ahead along the weights
+        const uint8_t* pf = streaming && t == tb && q4 == nullptr ? panel + kPrefetchBytes : nullptr;
+        tile16(y + p * kPanelRows, ldy, a, t, quads, panel + L.scaleOffset(), rowsHere, pf, L.quantBytes + 32);
       }
     }
   }

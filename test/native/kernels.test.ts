@@ -268,6 +268,27 @@ for (const isa of isas) {
       }
     });
 
+    it('rope gives the same bits whatever it computed before (its cos/sin table follows invFreq)', () => {
+      const rng = new Rng(9);
+      const hd = 8;
+      const a = Float32Array.from({ length: hd / 2 }, (_, i) => 10000 ** ((-2 * i) / hd));
+      const b = Float32Array.from({ length: hd / 2 }, (_, i) => 500000 ** ((-2 * i) / hd));
+      const x = rng.f32(3 * hd);
+      const rotate = (invFreq: Float32Array, pos: number[]): Float32Array => {
+        const y = x.slice();
+        native.rope(y, 3, 1, hd, Int32Array.from(pos), invFreq, RopePairing.Interleaved);
+        return y;
+      };
+      const first = rotate(a, [7, 9000, 3]);
+      rotate(b, [7, 9000, 3]); // same length, other frequencies
+      rotate(a, [20000, 1, 2]); // grows the table
+      assertBitEqual(rotate(a, [7, 9000, 3]), first, 'after other calls');
+      const viaB = rotate(b, [7, 9000, 3]);
+      const expected = x.slice();
+      ref.rope(expected, 3, 1, hd, Int32Array.from([7, 9000, 3]), b, RopePairing.Interleaved);
+      assertClose(viaB, expected, { rtol: 1e-6, atol: 1e-7, what: 'invFreq b' });
+    });
+
     it('rope pairings differ by the §1.8 permutation and leave position 0 unchanged', () => {
       const rng = new Rng(8);
       const hd = 16;
