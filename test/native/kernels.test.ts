@@ -595,6 +595,7 @@ describe('integer matmul: packed weights, every path', () => {
         for (const [rows, cols] of [
           [1, 32],
           [11, 96],
+          [20, 64], // a pair of panels, the second partial
           [37, 160],
           [48, 1024],
         ]) {
