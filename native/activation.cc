@@ -1,3 +1,5 @@
+// The element-wise activations: the residual add and SwiGLU.
+//
 // SwiGLU: out = silu(gate) · up, silu(z) = z / (1 + e^{−z}). The scalar variant uses expf, the
 // SIMD variants the polynomial exp of simd.h (a few ulp); everything else is the same float math.
 #include <cmath>
@@ -45,7 +47,18 @@ TSD_AVX512 void swigluAvx512(float* out, const float* gate, const float* up, int
   }
 }
 
+TSD_AVX512 void addAvx512(float* x, const float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  for (; i < n; i++) x[i] += y[i];
+}
+
 }  // namespace
+
+void add(float* x, const float* y, int64_t n) {
+  if (currentIsa() == Isa::Avx512) return addAvx512(x, y, n);
+  for (int64_t i = 0; i < n; i++) x[i] += y[i];  // the compiler vectorises this for the baseline ISA
+}
 
 void swiglu(float* out, const float* gate, const float* up, int64_t n) {
   switch (currentIsa()) {

@@ -285,6 +285,20 @@ Napi::Value Swiglu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// add(x, y, n): x[i] += y[i]
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const char* fn = "add";
+  Napi::Env env = info.Env();
+  ArrayArg<float> x, y;
+  int64_t n;
+  if (!f32Arg(info, 0, fn, "x", &x) || !f32Arg(info, 1, fn, "y", &y) || !intArg(info, 2, fn, "n", 0, INT64_C(1) << 50, &n) ||
+      !atLeast(env, fn, "x", x.length, n) || !atLeast(env, fn, "y", y.length, n)) {
+    return env.Undefined();
+  }
+  tsd::add(x.data, y.data, n);
+  return env.Undefined();
+}
+
 // kvStore(kCache, vCache, k, v, T, kvWidth, slots)
 Napi::Value KvStore(const Napi::CallbackInfo& info) {
   const char* fn = "kvStore";
@@ -504,6 +518,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("swiglu", Napi::Function::New(env, Swiglu));
+  exports.Set("add", Napi::Function::New(env, Add));
   exports.Set("kvStore", Napi::Function::New(env, KvStore));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("topK", Napi::Function::New(env, TopK));

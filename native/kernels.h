@@ -14,6 +14,8 @@ void rope(float* x, int64_t T, int64_t nHeads, int64_t headDim, const int32_t* p
 
 // activation.cc
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
+/** x[i] += y[i] for i < n (the residual connection); exact float adds, any ISA. */
+void add(float* x, const float* y, int64_t n);
 
 // attention.cc: caches of f32 or IEEE f16 values (rounded to nearest even when stored)
 void kvStore(float* kCache, float* vCache, const float* k, const float* v, int64_t T, int64_t kvWidth,

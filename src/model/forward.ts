@@ -112,7 +112,7 @@ export class Transformer {
     });
     const o = scratch.get('o', T * H);
     k.matmul(o, attn, T, w.wo);
-    addInPlace(x, o);
+    k.add(x, o, T * H);
 
     k.rmsNorm(xn, x, w.ffnNorm, T, H, spec.rmsNormEps);
     const I = spec.intermediateSize;
@@ -122,7 +122,7 @@ export class Transformer {
     k.matmul(up, xn, T, w.wUp);
     k.swiglu(gate, gate, up, T * I);
     k.matmul(o, gate, T, w.wDown);
-    addInPlace(x, o);
+    k.add(x, o, T * H);
   }
 }
 
@@ -132,8 +132,4 @@ function addBias(y: Float32Array, bias: Float32Array, T: number): void {
     const base = t * n;
     for (let i = 0; i < n; i++) y[base + i] += bias[i];
   }
-}
-
-function addInPlace(x: Float32Array, y: Float32Array): void {
-  for (let i = 0; i < x.length; i++) x[i] += y[i];
 }

@@ -39,6 +39,7 @@ interface Addon {
     pairing: number,
   ): void;
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  add(x: Float32Array, y: Float32Array, n: number): void;
   kvStore(
     kCache: KvCacheArray,
     vCache: KvCacheArray,
@@ -136,6 +137,10 @@ export const native: NativeKernels = {
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
     checkArgs.swiglu(out, gate, up, n);
     addon.swiglu(out, gate, up, n);
+  },
+  add(x: Float32Array, y: Float32Array, n: number): void {
+    checkArgs.add(x, y, n);
+    addon.add(x, y, n);
   },
   kvStore(
     kCache: KvCacheArray,

@@ -405,6 +405,11 @@ export const checkArgs = {
     size('rope', 'pos', pos, T);
     size('rope', 'invFreq', invFreq, headDim / 2);
   },
+  add(x: Float32Array, y: Float32Array, n: number): void {
+    count('add', 'n', n);
+    size('add', 'x', x, n);
+    size('add', 'y', y, n);
+  },
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
     count('swiglu', 'n', n);
     size('swiglu', 'out', out, n);
@@ -635,6 +640,11 @@ export function swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, 
   }
 }
 
+export function add(x: Float32Array, y: Float32Array, n: number): void {
+  checkArgs.add(x, y, n);
+  for (let i = 0; i < n; i++) x[i] += y[i]; // a Float32Array store rounds the double sum of two f32: exact f32 add
+}
+
 /** Values of a cache as numbers (f16 caches decoded exactly). */
 function cacheValues(c: KvCacheArray): ArrayLike<number> {
   return c instanceof Uint16Array ? Float32Array.from(c, f16BitsToF32) : c;
@@ -769,6 +779,7 @@ export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | '
   rmsNorm,
   rope,
   swiglu,
+  add,
   kvStore,
   attention,
   topK,

@@ -94,6 +94,8 @@ export interface NativeKernels {
   rope(x: Float32Array, T: number, nHeads: number, headDim: number, pos: Int32Array, invFreq: Float32Array, pairing: RopePairing): void;
   /** out[i] = silu(gate[i]) · up[i] for i < n; out may alias gate. */
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  /** x[i] += y[i] for i < n (the residual connection). */
+  add(x: Float32Array, y: Float32Array, n: number): void;
   /**
    * Write k and v [T × kvWidth] into a layer's caches [numBlocks × blockSize × kvWidth] at
    * slot[t] = block · blockSize + offset (f16 caches: rounded to nearest even).

@@ -331,6 +331,18 @@ for (const isa of isas) {
       assertBitEqual(gate, out, 'in place');
     });
 
+    it('add (the residual) equals the reference bit for bit, tails included', () => {
+      const rng = new Rng(12);
+      for (const n of [0, 1, 15, 16, 17, 1000, 1027]) {
+        const x = rng.f32(n + 3, -1e3, 1e3);
+        const y = rng.f32(n + 3, -1e-3, 1e3);
+        const expected = x.slice();
+        native.add(x, y, n);
+        ref.add(expected, y, n);
+        assertBitEqual(x, expected, `n=${n}`);
+      }
+    });
+
     it('kvStore writes slots exactly and skips negative slots', () => {
       const rng = new Rng(10);
       const kvWidth = 12;
