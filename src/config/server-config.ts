@@ -39,7 +39,10 @@ export const SERVE_DEFAULTS: Omit<ServeConfig, 'model'> = {
   enableLogprob: false,
   maxLogprobs: 20,
   maxNumSeqs: 32,
-  maxNumBatchedTokens: 2048,
+  // FastDeploy's GPU default is 2048; on 2 CPU cores a 2048-token step takes seconds, during which
+  // every running stream waits. 512 tokens (about a second of prefill at most) interleaves prompts
+  // with decodes: at 16 concurrent clients it halved time-to-first-token and raised throughput.
+  maxNumBatchedTokens: 512,
   enableChunkedPrefill: true,
   enablePrefixCaching: true,
   blockSize: 64,
