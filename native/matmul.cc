@@ -107,8 +107,13 @@ void qmatmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_
   const int64_t panelMacs = T * cols * kPanelRows;
   const int64_t fair = (L.panels + 2 * threads - 1) / (2 * threads);  // at least two chunks per thread
   int64_t per = std::min<int64_t>((kChunkMacs + panelMacs - 1) / panelMacs, fair);
-  // the AMX kernel works on panel pairs and prefetches the next pair of its chunk: a few pairs each
-  per = tiles ? std::max<int64_t>(2, (std::min<int64_t>(std::max<int64_t>(per, 8), fair) + 1) / 2 * 2) : std::max<int64_t>(1, per);
+  if (tiles) {
+    // the AMX kernel works on panel pairs and prefetches the next pair of its chunk: a few pairs each
+    per = std::min<int64_t>(std::max<int64_t>(per, 8), fair);
+    per = std::max<int64_t>(2, (per + 1) / 2 * 2);
+  } else {
+    per = std::max<int64_t>(1, per);
+  }
   const int64_t nChunks = (L.panels + per - 1) / per;
   auto body = [&](int64_t c) {
     const int64_t p0 = c * per;

@@ -4,9 +4,11 @@
 // buffer and the float chain of the contract runs on them with AVX-512, 16 rows per register.
 //
 // The block sums must be scaled per block (Q8_0/Q4_0 scales are per 32 elements), so every tile
-// product is stored and consumed; two sets of tiles alternate so that the next block's multiply
-// runs while this block's sums are scaled. Q4_0 panels are unpacked to signed bytes once per panel
-// (an L1/L2-resident buffer) and then serve every token tile.
+// product is stored and consumed, and that round trip, not the multiply, bounds the speed. Panels
+// therefore go in pairs that share each activation tile (two independent chains in flight); a
+// lone last panel alternates two sets of tiles over the blocks instead. Q4_0 panels are unpacked
+// to signed bytes once per panel (an L1/L2-resident buffer) and then serve every token tile. With
+// few tokens the weights stream from memory once per call and are prefetched ahead.
 #include <algorithm>
 #include <cstring>
 #include <vector>

@@ -1,5 +1,5 @@
 /**
- * The addon wrapper: ISA selection at load (TSDEPLOY_ISA, checked in child processes), the raw
+ * The addon wrapper: ISA selection at load (TSDEPLOY_ISA, TSDEPLOY_AMX, checked in child processes), the raw
  * addon's own argument checks, and mapFile.
  */
 import assert from 'node:assert/strict';
@@ -14,10 +14,20 @@ import { native, supportedIsas } from '../../src/native/index.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/print-isa.ts', import.meta.url));
 
-function isaWithEnv(value: string | undefined): { isa: string; supported: string[]; stderr: string } {
+interface LoadChoice {
+  isa: string;
+  supported: string[];
+  amx: boolean;
+  amxSupported: boolean;
+  stderr: string;
+}
+
+function isaWithEnv(value: string | undefined, amx?: string): LoadChoice {
   const env = { ...process.env };
   if (value === undefined) delete env.TSDEPLOY_ISA;
   else env.TSDEPLOY_ISA = value;
+  if (amx === undefined) delete env.TSDEPLOY_AMX;
+  else env.TSDEPLOY_AMX = amx;
   const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return { ...JSON.parse(r.stdout), stderr: r.stderr };
@@ -38,6 +48,12 @@ describe('ISA selection at load', () => {
       assert.equal(isaWithEnv(isa).isa, isa);
     });
   }
+
+  it('uses AMX tiles where supported unless TSDEPLOY_AMX=0', () => {
+    const r = isaWithEnv(undefined);
+    assert.equal(r.amx, r.amxSupported);
+    assert.equal(isaWithEnv(undefined, '0').amx, false);
+  });
 
   it('falls back to the best path with a warning for unknown or unsupported values', () => {
     const r = isaWithEnv('neon');
