@@ -15,6 +15,7 @@
         "native/qmatmul_avx2.cc",
         "native/qmatmul_avx512.cc",
         "native/qmatmul_amx.cc",
+        "native/quantize.cc",
         "native/threadpool.cc",
         "native/norm.cc",
         "native/rope.cc",

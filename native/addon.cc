@@ -285,6 +285,30 @@ Napi::Value Swiglu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// quantizeRows(type, x, out): Q8_0 / Q4_0 blocks of x
+Napi::Value QuantizeRows(const Napi::CallbackInfo& info) {
+  const char* fn = "quantizeRows";
+  Napi::Env env = info.Env();
+  int64_t type;
+  ArrayArg<float> x;
+  ArrayArg<uint8_t> out;
+  if (!intArg(info, 0, fn, "type", 0, 1000, &type) || !f32Arg(info, 1, fn, "x", &x) || !u8Arg(info, 2, fn, "out", &out)) {
+    return env.Undefined();
+  }
+  if (type != tsd::kQ8_0 && type != tsd::kQ4_0) {
+    fail(env, fn, "type must be Q8_0 (8) or Q4_0 (2), got " + std::to_string(type));
+    return env.Undefined();
+  }
+  if (x.length % 32 != 0) {
+    fail(env, fn, "x has " + std::to_string(x.length) + " values, not a multiple of 32");
+    return env.Undefined();
+  }
+  const int64_t need = x.length / 32 * (type == tsd::kQ8_0 ? 34 : 18);
+  if (!atLeast(env, fn, "out", out.length, need)) return env.Undefined();
+  tsd::quantizeRows(static_cast<int>(type), x.data, x.length, out.data);
+  return env.Undefined();
+}
+
 // add(x, y, n): x[i] += y[i]
 Napi::Value Add(const Napi::CallbackInfo& info) {
   const char* fn = "add";
@@ -519,6 +543,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("swiglu", Napi::Function::New(env, Swiglu));
   exports.Set("add", Napi::Function::New(env, Add));
+  exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows));
   exports.Set("kvStore", Napi::Function::New(env, KvStore));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("topK", Napi::Function::New(env, TopK));

@@ -14,6 +14,8 @@ void rope(float* x, int64_t T, int64_t nHeads, int64_t headDim, const int32_t* p
 
 // activation.cc
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
+/** Q8_0 (type 8) or Q4_0 (type 2) blocks of x[0..n) (n a multiple of 32) into out. */
+void quantizeRows(int type, const float* x, int64_t n, uint8_t* out);
 /** x[i] += y[i] for i < n (the residual connection); exact float adds, any ISA. */
 void add(float* x, const float* y, int64_t n);
 

@@ -7,7 +7,6 @@
  * Norms and biases stay f32. Already-quantized GGUF tensors are left as they are.
  */
 import type { WeightQuantization } from '../config/server-config.ts';
-import { quantizeQ4_0, quantizeQ8_0 } from '../native/reference.ts';
 import { GgmlType, type NativeKernels, type WeightMatrix } from '../native/types.ts';
 import type { LayerWeights, LoadedModel } from './types.ts';
 
@@ -16,7 +15,7 @@ const FLOAT_TYPES = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
 const ROWS_PER_BATCH = 256;
 
 /** Returns the model with its float linear weights (and embedding) quantized; other fields are shared. */
-export function quantizeModel(model: LoadedModel, mode: WeightQuantization, kernels: Pick<NativeKernels, 'getRows'>): LoadedModel {
+export function quantizeModel(model: LoadedModel, mode: WeightQuantization, kernels: Pick<NativeKernels, 'getRows' | 'quantize'>): LoadedModel {
   const linear = mode === 'wint8' ? GgmlType.Q8_0 : GgmlType.Q4_0;
   const cache = new Map<WeightMatrix, WeightMatrix>();
   const q = (w: WeightMatrix, type: GgmlType): WeightMatrix => {
@@ -45,17 +44,16 @@ export function quantizeModel(model: LoadedModel, mode: WeightQuantization, kern
 }
 
 /** One matrix to `type`; non-float inputs and rows not divisible into 32-element blocks stay as they are. */
-function quantizeMatrix(w: WeightMatrix, type: GgmlType, kernels: Pick<NativeKernels, 'getRows'>): WeightMatrix {
+function quantizeMatrix(w: WeightMatrix, type: GgmlType, kernels: Pick<NativeKernels, 'getRows' | 'quantize'>): WeightMatrix {
   if (!FLOAT_TYPES.has(w.type) || w.cols % 32 !== 0) return w;
   const rowBytes = (w.cols / 32) * (type === GgmlType.Q8_0 ? 34 : 18);
   const data = new Uint8Array(w.rows * rowBytes);
-  const quantize = type === GgmlType.Q8_0 ? quantizeQ8_0 : quantizeQ4_0;
   for (let r0 = 0; r0 < w.rows; r0 += ROWS_PER_BATCH) {
     const n = Math.min(ROWS_PER_BATCH, w.rows - r0);
     const ids = Int32Array.from({ length: n }, (_, i) => r0 + i);
     const rows = new Float32Array(n * w.cols);
     kernels.getRows(rows, w, ids); // dequantizes F16/BF16 natively
-    data.set(quantize(rows), r0 * rowBytes);
+    data.set(kernels.quantize(type as GgmlType.Q8_0 | GgmlType.Q4_0, rows), r0 * rowBytes);
   }
   return { type, rows: w.rows, cols: w.cols, data };
 }

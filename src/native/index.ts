@@ -40,6 +40,7 @@ interface Addon {
   ): void;
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
   add(x: Float32Array, y: Float32Array, n: number): void;
+  quantizeRows(type: number, x: Float32Array, out: Uint8Array): void;
   kvStore(
     kCache: KvCacheArray,
     vCache: KvCacheArray,
@@ -141,6 +142,12 @@ export const native: NativeKernels = {
   add(x: Float32Array, y: Float32Array, n: number): void {
     checkArgs.add(x, y, n);
     addon.add(x, y, n);
+  },
+  quantize(type: GgmlType.Q8_0 | GgmlType.Q4_0, x: Float32Array): Uint8Array {
+    checkArgs.quantize(type, x);
+    const out = new Uint8Array((x.length / 32) * (type === GgmlType.Q8_0 ? 34 : 18));
+    addon.quantizeRows(type, x, out);
+    return out;
   },
   kvStore(
     kCache: KvCacheArray,

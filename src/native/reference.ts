@@ -405,6 +405,10 @@ export const checkArgs = {
     size('rope', 'pos', pos, T);
     size('rope', 'invFreq', invFreq, headDim / 2);
   },
+  quantize(type: GgmlType, x: Float32Array): void {
+    if (type !== GgmlType.Q8_0 && type !== GgmlType.Q4_0) throw new RangeError(`quantize: type must be Q8_0 or Q4_0, got ${type}`);
+    if (x.length % 32 !== 0) throw new RangeError(`quantize: x.length = ${x.length} is not a multiple of 32`);
+  },
   add(x: Float32Array, y: Float32Array, n: number): void {
     count('add', 'n', n);
     size('add', 'x', x, n);
@@ -780,6 +784,8 @@ export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | '
   rope,
   swiglu,
   add,
+  quantize: (type: GgmlType.Q8_0 | GgmlType.Q4_0, x: Float32Array): Uint8Array =>
+    type === GgmlType.Q8_0 ? quantizeQ8_0(x) : quantizeQ4_0(x),
   kvStore,
   attention,
   topK,

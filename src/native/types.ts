@@ -96,6 +96,8 @@ export interface NativeKernels {
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
   /** x[i] += y[i] for i < n (the residual connection). */
   add(x: Float32Array, y: Float32Array, n: number): void;
+  /** Q8_0 or Q4_0 blocks of x (length a multiple of 32) with ggml's rounding (`--quantization`). */
+  quantize(type: GgmlType.Q8_0 | GgmlType.Q4_0, x: Float32Array): Uint8Array;
   /**
    * Write k and v [T × kvWidth] into a layer's caches [numBlocks × blockSize × kvWidth] at
    * slot[t] = block · blockSize + offset (f16 caches: rounded to nearest even).

@@ -639,6 +639,26 @@ describe('integer matmul: packed weights, every path', () => {
   });
 });
 
+describe('weight quantisation (--quantization)', () => {
+  it('Q8_0 / Q4_0 blocks are byte-identical to the reference quantisers (ties, zeros, signs)', () => {
+    const rng = new Rng(40);
+    for (const n of [32, 96, 32 * 5000]) {
+      const x = rng.f32(n, -2, 2);
+      x.fill(0, 0, 32); // an all-zero block: d = 0
+      if (n > 64) {
+        // a block whose scaled values hit .5 exactly: amax 127 → d = 1, id = 1
+        for (let i = 0; i < 32; i++) x[32 + i] = i === 0 ? 127 : -63.5 + i;
+      }
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0] as const) {
+        const got = native.quantize(type, x);
+        const expected = type === GgmlType.Q8_0 ? ref.quantizeQ8_0(x) : ref.quantizeQ4_0(x);
+        assert.deepEqual(Buffer.from(got), Buffer.from(expected), `${GgmlType[type]} n=${n}`);
+      }
+    }
+    assert.throws(() => native.quantize(GgmlType.Q8_0, new Float32Array(33)), /multiple of 32/);
+  });
+});
+
 describe('thread pool', () => {
   const initialThreads = native.threads;
   after(() => native.setThreads(initialThreads));
