@@ -6,6 +6,7 @@ import { readGguf } from '../model/gguf.ts';
 import { resolveModelFile } from '../model/resolve.ts';
 import { createServer } from '../server/app.ts';
 import { ChatTemplate } from '../text/chat-template.ts';
+import { PromptEncoder, type TokenizerSource } from '../text/encoder.ts';
 import { loadGgufTokenizer, loadHfTokenizer } from '../text/load.ts';
 import type { Tokenizer } from '../text/types.ts';
 import { type FlagSpec, formatHelp, type ParsedFlags, parseFlags, UsageError } from './args.ts';
@@ -90,9 +91,15 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   return cfg;
 }
 
-/** The tokenizer that belongs to a model path: tokenizer.json beside HF weights, or the GGUF's own. */
-function loadTokenizerFor(modelFile: { format: 'hf' | 'gguf'; path: string }): Tokenizer {
-  return modelFile.format === 'hf' ? loadHfTokenizer(modelFile.path) : loadGgufTokenizer(readGguf(modelFile.path).metadata);
+/** Where a model's tokenizer comes from: tokenizer.json beside HF weights, or the GGUF's own metadata. */
+function tokenizerSourceFor(modelFile: { format: 'hf' | 'gguf'; path: string }): TokenizerSource {
+  return modelFile.format === 'hf'
+    ? { kind: 'hf', dir: modelFile.path }
+    : { kind: 'gguf', metadata: readGguf(modelFile.path).metadata };
+}
+
+function loadTokenizerFrom(source: TokenizerSource): Tokenizer {
+  return source.kind === 'hf' ? loadHfTokenizer(source.dir) : loadGgufTokenizer(source.metadata);
 }
 
 /** A --chat-template value is a file when such a file exists, else the template text itself. */
@@ -112,7 +119,9 @@ function generationDefaults(modelFile: { format: 'hf' | 'gguf'; path: string }):
 
 export async function serve(cfg: ServeConfig, log: (line: string) => void = console.log): Promise<() => Promise<void>> {
   const modelFile = resolveModelFile(cfg.model);
-  const tokenizer = loadTokenizerFor(modelFile);
+  const tokenizerSource = tokenizerSourceFor(modelFile);
+  const tokenizer = loadTokenizerFrom(tokenizerSource);
+  const encoder = new PromptEncoder(tokenizer, tokenizerSource);
   const templateSource = cfg.chatTemplate !== undefined ? readTemplateFlag(cfg.chatTemplate) : tokenizer.chatTemplate;
   const chatTemplate = templateSource ? new ChatTemplate(templateSource, tokenizer.specialTokenStrings) : undefined;
 
@@ -134,6 +143,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
   const app = createServer({
     engine,
     tokenizer,
+    encoder,
     chatTemplate,
     servedModelName: cfg.servedModelName,
     modelPath: cfg.model,
@@ -152,6 +162,7 @@ export async function serve(cfg: ServeConfig, log: (line: string) => void = cons
   );
   return async () => {
     await app.close();
+    await encoder.close();
     await engine.close();
   };
 }

@@ -19,6 +19,7 @@ import { ChoiceDecoder } from './choice.ts';
 import { makeUsage, nowSeconds, type ServingContext } from './context.ts';
 import { chatLogprobEntries } from './logprobs.ts';
 import { observeRequest, type RequestObserver, usageCounts } from './metrics-observer.ts';
+import { encodePrompt } from './options.ts';
 import {
   checkLogprobCount,
   checkModel,
@@ -55,7 +56,7 @@ export class ChatCompletionHandler {
     req: ChatCompletionRequest,
     signal: AbortSignal,
   ): Promise<HandlerResult<ChatCompletionResponse, ChatCompletionChunk>> {
-    const p = this.prepare(req, performance.now());
+    const p = await this.prepare(req, performance.now());
     if (p.stream.stream) return { stream: true, chunks: this.stream(p, signal) };
     try {
       return { stream: false, body: await this.complete(p, signal) };
@@ -64,7 +65,7 @@ export class ChatCompletionHandler {
     }
   }
 
-  private prepare(req: ChatCompletionRequest, arrival: number): PreparedChat {
+  private async prepare(req: ChatCompletionRequest, arrival: number): Promise<PreparedChat> {
     const { opts } = this.ctx;
     checkModel(opts, req.model);
     const stream = streamSettings(req);
@@ -96,7 +97,7 @@ export class ChatCompletionHandler {
       );
     }
     // The template writes BOS and other special tokens itself.
-    const promptIds = opts.tokenizer.encode(promptText, { addSpecialTokens: false });
+    const promptIds = await encodePrompt(opts, promptText, false);
     if (promptIds.length === 0) throw badRequest('The rendered prompt is empty.', 'messages');
 
     const requested = req.max_completion_tokens ?? req.max_tokens;

@@ -16,6 +16,7 @@ import { ChoiceDecoder } from './choice.ts';
 import { makeUsage, nowSeconds, type ServingContext } from './context.ts';
 import { completionLogprobs } from './logprobs.ts';
 import { observeRequest, type RequestObserver, usageCounts } from './metrics-observer.ts';
+import { encodePrompt } from './options.ts';
 import {
   checkLogprobCount,
   checkModel,
@@ -64,7 +65,7 @@ export class CompletionHandler {
     req: CompletionRequest,
     signal: AbortSignal,
   ): Promise<HandlerResult<CompletionResponse, CompletionChunk>> {
-    const p = this.prepare(req, performance.now());
+    const p = await this.prepare(req, performance.now());
     if (p.stream.stream) return { stream: true, chunks: this.stream(p, signal) };
     try {
       return { stream: false, body: await this.complete(p, signal) };
@@ -74,30 +75,37 @@ export class CompletionHandler {
   }
 
   /** Normalises the four prompt forms (api-spec §4.2) to token ids, rejecting empty ones. */
-  private prompts(req: CompletionRequest): PromptInput[] {
-    const { tokenizer, engine } = this.ctx.opts;
+  private prompts(req: CompletionRequest): Promise<PromptInput[]> {
+    const { opts } = this.ctx;
+    const { tokenizer, engine } = opts;
     const raw = req.prompt;
     if (Array.isArray(raw) && raw.length === 0) throw badRequest('prompt must not be empty.', 'prompt');
     // A flat number array is one token prompt; every other form is a list of prompts.
     const list: (string | number[])[] =
       typeof raw === 'string' ? [raw] : typeof raw[0] === 'number' ? [raw as number[]] : (raw as (string | number[])[]);
-    return list.map((item, i) => {
+    // every prompt is checked before any is encoded, so a bad one fails fast
+    const checked = list.map((item, i) => {
       const param = list.length > 1 ? `prompt[${i}]` : 'prompt';
       if (typeof item === 'string') {
         if (item === '') throw badRequest('prompt must not be empty.', param);
-        // The tokenizer's own add_bos setting decides whether BOS is prepended.
-        return { ids: tokenizer.encode(item, { addSpecialTokens: true }), text: item, echoText: item };
+        return item;
       }
       if (item.length === 0) throw badRequest('prompt must not be empty.', param);
       const bad = item.find((t) => t >= engine.modelVocabSize);
       if (bad !== undefined) {
         throw badRequest(`Token id ${bad} is out of range: the vocabulary has ${engine.modelVocabSize} ids.`, param);
       }
-      return { ids: item, text: null, echoText: decodeAll(tokenizer, item) };
+      return { ids: item, text: null, echoText: decodeAll(tokenizer, item) } satisfies PromptInput;
     });
+    // The tokenizer's own add_bos setting decides whether BOS is prepended.
+    return Promise.all(
+      checked.map(async (c): Promise<PromptInput> =>
+        typeof c === 'string' ? { ids: await encodePrompt(opts, c, true), text: c, echoText: c } : c,
+      ),
+    );
   }
 
-  private prepare(req: CompletionRequest, arrival: number): PreparedCompletion {
+  private async prepare(req: CompletionRequest, arrival: number): Promise<PreparedCompletion> {
     const { opts } = this.ctx;
     checkModel(opts, req.model);
     const stream = streamSettings(req);
@@ -112,7 +120,7 @@ export class CompletionHandler {
       logprobs = req.logprobs;
     }
 
-    const prompts = this.prompts(req);
+    const prompts = await this.prompts(req);
     const maxTokens = prompts.map((pr, i) =>
       resolveMaxTokens(
         opts,

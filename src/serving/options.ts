@@ -1,5 +1,6 @@
 import type { EngineClient } from '../engine/client-types.ts';
 import type { ChatTemplate } from '../text/chat-template.ts';
+import type { PromptEncoder } from '../text/encoder.ts';
 import type { Tokenizer } from '../text/types.ts';
 import type { ServingObserver } from './metrics-observer.ts';
 
@@ -7,6 +8,8 @@ import type { ServingObserver } from './metrics-observer.ts';
 export interface ServingOptions {
   engine: EngineClient;
   tokenizer: Tokenizer;
+  /** Encodes prompts (long ones off the event loop); the tokenizer in place when absent. */
+  encoder?: PromptEncoder;
   /** Chat template to use; defaults to the tokenizer's own template (tokenizer.chatTemplate). */
   chatTemplate?: ChatTemplate;
   /** --served-model-name: when set, a request's `model` must be this name or "default" (api-spec §5.1). */
@@ -25,6 +28,12 @@ export interface ServingOptions {
   generationDefaults?: { temperature?: number; top_p?: number; top_k?: number };
   /** Receives request events for metrics (server/metrics.ts); none are reported when absent. */
   observer?: ServingObserver;
+}
+
+/** Token ids of a prompt text, with the encoder when there is one. */
+export function encodePrompt(opts: ServingOptions, text: string, addSpecialTokens: boolean): Promise<number[]> {
+  if (opts.encoder) return opts.encoder.encode(text, addSpecialTokens);
+  return Promise.resolve(opts.tokenizer.encode(text, { addSpecialTokens }));
 }
 
 /** The model name responses carry (api-spec §5.1: never the client's string). */

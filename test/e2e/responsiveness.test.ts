@@ -1,8 +1,10 @@
 /**
- * The HTTP event loop never runs model code: while a 2,000-token prefill is in progress, /health
- * is answered before that prefill produces its first token. (Ordering, not a time threshold.)
+ * The HTTP event loop never runs model code or long tokenizations: while a 2,000-token prefill is in
+ * progress, or a 400 KB prompt is being encoded, /health is answered first. (Ordering, not a time
+ * threshold.)
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { STORIES_HF } from '../helpers/models.ts';
 import { type RunningServer, startServer } from '../helpers/server.ts';
@@ -41,5 +43,42 @@ describe('responsiveness during a long prefill', () => {
     events.push(`health ${health.status}`);
     await firstToken;
     assert.deepEqual(events, ['health 200', 'token']);
+  });
+});
+
+describe('responsiveness while a long prompt is tokenized', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(['--model', STORIES_HF, '--max-model-len', '512']);
+  });
+  after(() => server.stop());
+
+  it('/health is answered while a 400 KB prompt is encoded (then rejected as too long)', async () => {
+    // Tokenizing this text takes seconds (tokenizer.json, stories260K); the event loop must not wait for it.
+    const prompt = 'Once upon a time, there was a little girl named Lily. She liked to play outside. '.repeat(5000);
+    const body = JSON.stringify({ prompt, max_tokens: 2 });
+    const url = new URL(`${server.url}/v1/completions`);
+    const events: string[] = [];
+    const completion = new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            events.push('completion');
+            resolve(res.statusCode ?? 0);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    // sequencing only: let the server receive the body and start encoding before asking for /health
+    await new Promise((r) => setTimeout(r, 300));
+    const health = await fetch(`${server.url}/health`);
+    events.push(`health ${health.status}`);
+    const status = await completion;
+    assert.equal(status, 400); // 130,000 prompt tokens > --max-model-len 512
+    assert.deepEqual(events, ['health 200', 'completion']);
   });
 });
