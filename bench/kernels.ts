@@ -22,7 +22,14 @@ import { type AttentionBatch, GgmlType, type KvCacheArray, type WeightMatrix } f
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
-const TYPES: Record<string, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };
+const TYPES: Record<string, GgmlType> = {
+  f32: GgmlType.F32,
+  f16: GgmlType.F16,
+  bf16: GgmlType.BF16,
+  q8_0: GgmlType.Q8_0,
+  q4_0: GgmlType.Q4_0,
+  q4_k: GgmlType.Q4_K,
+};
 const types = (args.get('types') ?? 'f32,bf16,q8_0,q4_0').split(',');
 const threadCounts = (args.get('threads') ?? '1,2').split(',').map(Number);
 const repeats = Number(args.get('repeats') ?? 15);
@@ -43,10 +50,14 @@ function randomWeight(type: GgmlType, rows: number, cols: number): WeightMatrix 
     const small = type === GgmlType.F16 ? 0x2000 : 0x3c00; // ≈ 0.008
     for (let i = 0; i < h.length; i++) h[i] = (h[i] & ~expBits & 0xffff) | small;
   } else {
-    const bb = type === GgmlType.Q8_0 ? 34 : 18;
+    const bb = ggmlRowBytes(type, 256) / (256 / (type === GgmlType.Q4_K ? 256 : 32));
     for (let o = 0; o < data.length; o += bb) {
       data[o] = 0x00;
-      data[o + 1] = 0x20; // f16 0.0078
+      data[o + 1] = 0x20; // f16 0.0078 (Q4_K: d, then dmin)
+      if (type === GgmlType.Q4_K) {
+        data[o + 2] = 0x00;
+        data[o + 3] = 0x20;
+      }
     }
   }
   return native.packWeights({ type, rows, cols, data });

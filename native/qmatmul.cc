@@ -12,8 +12,9 @@ namespace tsd {
 QPackLayout::QPackLayout(int t, int64_t r, int64_t c) : type(t), rows(r), cols(c) {
   nb = cols / 32;
   panels = (rows + kPanelRows - 1) / kPanelRows;
-  quantBytes = type == kQ4_0 ? 256 : 512;
-  panelStride = (nb * (quantBytes + 2 * kPanelRows) + 63) / 64 * 64;
+  quantBytes = type == kQ8_0 ? 512 : 256;
+  scaleBytes = type == kQ4_K ? 8 * kPanelRows : 2 * kPanelRows;
+  panelStride = (nb * (quantBytes + scaleBytes) + 63) / 64 * 64;
 }
 
 void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
@@ -26,13 +27,29 @@ void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
       const uint8_t* row = w + static_cast<size_t>(p * kPanelRows + r) * rb;
       for (int64_t k = 0; k < L.nb; k++) {
         uint8_t* quants = panel + k * L.quantBytes + 4 * r;
-        if (L.type == kQ8_0) {
+        if (L.type == kQ4_K) {
+          const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(row) + k / 8;
+          const int j = static_cast<int>(k % 8);
+          int sc, m;
+          scaleMinK4(j, b->scales, &sc, &m);
+          const float A = loadF16(b->d) * static_cast<float>(sc), B = loadF16(b->dmin) * static_cast<float>(m);
+          std::memcpy(scales + k * L.scaleBytes + 4 * r, &A, 4);
+          std::memcpy(scales + k * L.scaleBytes + 4 * (kPanelRows + r), &B, 4);
+          const uint8_t* qs = b->qs + 32 * (j / 2);
+          const int shift = 4 * (j % 2);
+          for (int jq = 0; jq < 4; jq++) {
+            for (int e = 0; e < 4; e++) {
+              const int lo = (qs[4 * jq + e] >> shift) & 0x0f, hi = (qs[16 + 4 * jq + e] >> shift) & 0x0f;
+              quants[64 * jq + e] = static_cast<uint8_t>(lo | (hi << 4));
+            }
+          }
+        } else if (L.type == kQ8_0) {
           const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(row) + k;
-          std::memcpy(scales + (k * kPanelRows + r) * 2, b->d, 2);
+          std::memcpy(scales + k * L.scaleBytes + 2 * r, b->d, 2);
           for (int j = 0; j < 8; j++) std::memcpy(quants + 64 * j, b->qs + 4 * j, 4);
         } else {
           const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(row) + k;
-          std::memcpy(scales + (k * kPanelRows + r) * 2, b->d, 2);
+          std::memcpy(scales + k * L.scaleBytes + 2 * r, b->d, 2);
           for (int j = 0; j < 4; j++) std::memcpy(quants + 64 * j, b->qs + 4 * j, 4);
         }
       }
@@ -41,7 +58,7 @@ void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
 }
 
 void quantizeActs(const QActs& a, const float* x, int64_t t0, int64_t t1) {
-  const int bias = a.type == kQ4_0 ? 8 : 128;
+  const int bias = quantBias(a.type);
   for (int64_t t = t0; t < t1; t++) {
     const float* xr = x + t * a.cols;
     int8_t* q = a.q + t * a.qStride();
@@ -69,11 +86,11 @@ void quantizeActs(const QActs& a, const float* x, int64_t t0, int64_t t1) {
 
 namespace {
 
-/** Integer weight value of row r (0…15), element i (0…31) of block k in a packed panel. */
+/** Integer weight value (Q4_K: the nibble u) of row r (0…15), element i (0…31) of block k. */
 inline int weightAt(const QPackLayout& L, const uint8_t* panel, int64_t k, int r, int i) {
   if (L.type == kQ8_0) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
   const uint8_t byte = panel[k * 256 + 64 * ((i % 16) / 4) + 4 * r + (i % 4)];
-  return (i < 16 ? byte & 0x0f : byte >> 4) - 8;
+  return (i < 16 ? byte & 0x0f : byte >> 4) - (L.type == kQ4_K ? 0 : 8);
 }
 
 }  // namespace
@@ -91,8 +108,16 @@ void qmatmulScalar(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
         for (int64_t k = 0; k < a.nb; k++) {
           int32_t P = 0;
           for (int i = 0; i < 32; i++) P += weightAt(L, panel, k, r, i) * q[32 * k + i];
-          const float s = loadF16(scales + (k * kPanelRows + r) * 2) * d[k];
-          acc = std::fma(static_cast<float>(P), s, acc);
+          const uint8_t* sk = scales + k * L.scaleBytes;
+          if (L.type == kQ4_K) {
+            float A, B;
+            std::memcpy(&A, sk + 4 * r, 4);
+            std::memcpy(&B, sk + 4 * (kPanelRows + r), 4);
+            acc = std::fma(static_cast<float>(P), A * d[k], acc);
+            acc = std::fma(static_cast<float>(a.c[t * a.nb + k]), B * d[k], acc);  // c = −Σq
+          } else {
+            acc = std::fma(static_cast<float>(P), loadF16(sk + 2 * r) * d[k], acc);
+          }
         }
         y[t * ldy + p * kPanelRows + r] = acc;
       }

@@ -1,4 +1,4 @@
-// Integer matmul for Q8_0 and Q4_0 weights: the activations are quantised once per call to int8
+// Integer matmul for Q8_0, Q4_0 and Q4_K weights: the activations are quantised once per call to int8
 // blocks of 32 (per-block f32 scale), and each weight block meets them in an exact integer dot product.
 //
 // The numerics (the contract the TypeScript reference reproduces bit for bit, see reference.ts):
@@ -8,6 +8,11 @@
 //  2. Weight block k: integer values w_i (Q8_0: qs_i; Q4_0: nibble − 8) and f16 scale dw_k.
 //  3. P_k = Σ_{i<32} w_i · q_i, exact in int32.
 //  4. acc = +0; for k = 0, 1, … in order: acc = fma(f32(P_k), f32(dw_k · d_k), acc). y = acc.
+//
+// Q4_K: block k is sub-block j = k mod 8 of a 256-element super-block (d, dmin, 6-bit sc_j, m_j),
+// w_i = A_k·u_i − B_k with u_i the nibble, A_k = f32(d)·sc_j and B_k = f32(dmin)·m_j (both exact
+// in f32). Then P_k = Σ u_i · q_i, S_k = Σ q_i, and per block
+//     acc = fma(f32(P_k), f32(A_k · d_k), acc);  acc = fma(f32(−S_k), f32(B_k · d_k), acc).
 //
 // One exact integer per block and one float chain per output in block order: every variant (scalar,
 // AVX2, AVX-512 VNNI, AMX tiles) computes the same bits, so a token's result never depends on the
@@ -23,7 +28,10 @@
 namespace tsd {
 
 /** Weight types that take the integer route. */
-inline bool isIntMatmulType(int type) { return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */; }
+inline bool isIntMatmulType(int type) { return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */; }
+
+/** The bias b of QActs::c = −b·Σq for a weight type (Q4_K: 1, so c = −Σq). */
+inline int quantBias(int type) { return type == 8 ? 128 : type == 2 ? 8 : 1; }
 
 /** Rows per packed panel. */
 constexpr int64_t kPanelRows = 16;
@@ -35,10 +43,12 @@ constexpr int64_t kPanelRows = 16;
  *   Q8_0 block (512 B): byte 64·j + 4·r + b = w[r][4j + b] (int8), quads j = 0…7.
  *   Q4_0 block (256 B): byte 64·j + 4·r + b = qs[4j + b] of row r (j = 0…3): its low nibble is
  *     element 4j + b (quad j), its high nibble element 16 + 4j + b (quad j + 4), both w + 8.
+ *   Q4_K block (256 B): the nibbles u of the block in the Q4_0 arrangement.
+ *   Scales per block: Q8_0/Q4_0 16 f16 dw (32 B); Q4_K 16 f32 A_k, then 16 f32 B_k (128 B).
  */
 struct QPackLayout {
   int type = 0;
-  int64_t rows = 0, cols = 0, nb = 0, panels = 0, quantBytes = 0, panelStride = 0;
+  int64_t rows = 0, cols = 0, nb = 0, panels = 0, quantBytes = 0, scaleBytes = 0, panelStride = 0;
   QPackLayout(int type, int64_t rows, int64_t cols);
   int64_t bytes() const { return panels * panelStride; }
   int64_t scaleOffset() const { return nb * quantBytes; }
@@ -52,7 +62,7 @@ void packQWeights(const QPackLayout& layout, const uint8_t* w, uint8_t* dst);
  * 16 with zeros (q = 0, d = 0) so that tile kernels can read whole 16-token tiles:
  *  q: per token nb·32 int8 in natural order; d: per token nb f32 scales;
  *  c: per token nb int32, −bias·Σq over the block (bias 128 for Q8_0, 8 for Q4_0): the correction the
- *     unsigned-weight kernels add after multiplying w + bias by q.
+ *     unsigned-weight kernels add after multiplying w + bias by q; Q4_K: −Σq (its min term's factor).
  */
 struct QActs {
   int type = 0;

@@ -68,13 +68,32 @@ TSD_AMX inline void prefetchRangeL2(const uint8_t* p, int64_t n) {
   }
 }
 
-/** acc[t] = fma(f32(P[t]), dw · d[t][k], acc[t]) for the 16 tokens of a tile. */
-TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* scalesK, const float* d, int64_t nb,
-                               int64_t k) {
-  const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scalesK)));
-  for (int t = 0; t < 16; t++) {
-    const __m512 P = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t));
-    acc[t] = _mm512_fmadd_ps(P, _mm512_mul_ps(dw, _mm512_set1_ps(d[t * nb + k])), acc[t]);
+/** Bytes of one block's scales in a packed panel (f16 dw, or Q4_K's f32 A and B). */
+template <bool kMin>
+constexpr int64_t kScaleBytes = kMin ? 128 : 32;
+
+/**
+ * acc[t] = fma(f32(P[t]), dw · d[t][k], acc[t]) for the 16 tokens of a tile; with kMin (Q4_K) dw is
+ * A_k and a second FMA adds c[t][k] (= −S) · B_k · d[t][k].
+ */
+template <bool kMin>
+TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* scalesK, const float* d,
+                               const int32_t* c, int64_t nb, int64_t k) {
+  if constexpr (kMin) {
+    const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(scalesK));
+    const __m512 dmin = _mm512_load_ps(reinterpret_cast<const float*>(scalesK + 64));
+    for (int t = 0; t < 16; t++) {
+      const __m512 P = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t));
+      const __m512 dx = _mm512_set1_ps(d[t * nb + k]);
+      acc[t] = _mm512_fmadd_ps(P, _mm512_mul_ps(dw, dx), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(c[t * nb + k])), _mm512_mul_ps(dmin, dx), acc[t]);
+    }
+  } else {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scalesK)));
+    for (int t = 0; t < 16; t++) {
+      const __m512 P = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t));
+      acc[t] = _mm512_fmadd_ps(P, _mm512_mul_ps(dw, _mm512_set1_ps(d[t * nb + k])), acc[t]);
+    }
   }
 }
 
@@ -82,8 +101,11 @@ TSD_AMX inline void scaleBlock(__m512* acc, const int32_t* sums, const uint8_t* 
  * One tile: tokens t0 … t0+15 of a (rows beyond a.T are zero padding) × the 16 rows of a panel
  * whose signed quads are at `quads` (512 B per block) and f16 scales at `scales`.
  */
+template <bool kMin>
 TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int8_t* quads, const uint8_t* scales,
                     int64_t rowsHere, const uint8_t* pf, int64_t pfStep) {
+  constexpr int64_t sb = kScaleBytes<kMin>;
+  const int32_t* c = a.c + t0 * a.nb;
   alignas(64) int32_t sums[2][256];
   __m512 acc[16];
   for (auto& v : acc) v = _mm512_setzero_ps();
@@ -103,7 +125,7 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
     _tile_zero(5);
     _tile_dpbssd(5, 3, 4);
     _tile_stored(2, sums[0], 64);
-    scaleBlock(acc, sums[0], scales + k * 32, d, nb, k);
+    scaleBlock<kMin>(acc, sums[0], scales + k * sb, d, c, nb, k);
     if (k + 2 < nb) {
       _tile_loadd(0, q + (k + 2) * 32, qs);
       _tile_loadd(1, quads + (k + 2) * 512, 64);
@@ -111,11 +133,11 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
       _tile_dpbssd(2, 0, 1);
     }
     _tile_stored(5, sums[1], 64);
-    scaleBlock(acc, sums[1], scales + (k + 1) * 32, d, nb, k + 1);
+    scaleBlock<kMin>(acc, sums[1], scales + (k + 1) * sb, d, c, nb, k + 1);
   }
   if (k < nb) {  // odd block count: the last block is in tmm2
     _tile_stored(2, sums[0], 64);
-    scaleBlock(acc, sums[0], scales + k * 32, d, nb, k);
+    scaleBlock<kMin>(acc, sums[0], scales + k * sb, d, c, nb, k);
   }
   const __mmask16 m = static_cast<__mmask16>((1u << rowsHere) - 1);
   const int64_t tn = std::min<int64_t>(16, a.T - t0);
@@ -127,9 +149,12 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
  * whose sums are scaled while the next block loads; the two independent chains keep the tile unit
  * busier than tile16's one. Per element the operations are tile16's.
  */
+template <bool kMin>
 TSD_AMX void tile16x2(float* y, int64_t ldy, const QActs& a, int64_t t0, const int8_t* quads0, const uint8_t* scales0,
                       const int8_t* quads1, const uint8_t* scales1, int64_t rows1, const uint8_t* pf0, const uint8_t* pf1,
                       int64_t pfStep) {
+  constexpr int64_t sb = kScaleBytes<kMin>;
+  const int32_t* c = a.c + t0 * a.nb;
   alignas(64) int32_t sums[2][256];
   __m512 acc0[16], acc1[16];
   for (int t = 0; t < 16; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
@@ -151,8 +176,8 @@ TSD_AMX void tile16x2(float* y, int64_t ldy, const QActs& a, int64_t t0, const i
     _tile_dpbssd(5, 0, 4);
     _tile_stored(2, sums[0], 64);
     _tile_stored(5, sums[1], 64);
-    scaleBlock(acc0, sums[0], scales0 + k * 32, d, nb, k);
-    scaleBlock(acc1, sums[1], scales1 + k * 32, d, nb, k);
+    scaleBlock<kMin>(acc0, sums[0], scales0 + k * sb, d, c, nb, k);
+    scaleBlock<kMin>(acc1, sums[1], scales1 + k * sb, d, c, nb, k);
   }
   const __mmask16 m1 = static_cast<__mmask16>((1u << rows1) - 1);
   const int64_t tn = std::min<int64_t>(16, a.T - t0);
@@ -162,29 +187,32 @@ TSD_AMX void tile16x2(float* y, int64_t ldy, const QActs& a, int64_t t0, const i
   }
 }
 
-/** Q4_0 panel quads → signed bytes (w = nibble − 8) in the Q8_0 quad layout, 512 B per block. */
-TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out, const uint8_t* pf) {
+/**
+ * 4-bit panel quads → signed bytes in the Q8_0 quad layout, 512 B per block: w = nibble − 8 (Q4_0,
+ * offset 8) or the nibble itself (Q4_K, offset 0).
+ */
+TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out, const uint8_t* pf, int64_t step, int offset) {
   const __m512i m = _mm512_set1_epi8(0x0f);
-  const __m512i eight = _mm512_set1_epi8(8);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(offset));
   for (int64_t k = 0; k < nb; k++) {
-    if (pf != nullptr) prefetchRange(pf + k * (256 + 32), 256 + 32);
+    if (pf != nullptr) prefetchRange(pf + k * step, step);
     for (int j = 0; j < 4; j++) {
       const __m512i v = _mm512_load_si512(panel + k * 256 + 64 * j);
-      _mm512_store_si512(out + k * 512 + 64 * j, _mm512_sub_epi8(_mm512_and_si512(v, m), eight));
+      _mm512_store_si512(out + k * 512 + 64 * j, _mm512_sub_epi8(_mm512_and_si512(v, m), bias));
       _mm512_store_si512(out + k * 512 + 64 * (j + 4),
-                         _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), eight));
+                         _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), bias));
     }
   }
 }
 
-}  // namespace
-
-TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
-                        const uint8_t* pk) {
-  loadTileConfig();
+template <bool kMin>
+TSD_AMX void amxDrive(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                      const uint8_t* pk) {
+  const int offset = L.type == kQ4_0 ? 8 : 0;
+  const int64_t step = L.quantBytes + L.scaleBytes;  // bytes of one block in the weight stream
   thread_local std::vector<int8_t> unpacked;
-  int8_t* q4 = nullptr;
-  if (L.type == kQ4_0) {
+  int8_t* q4 = nullptr;  // 4-bit types: the panel(s) unpacked to signed bytes
+  if (L.type != kQ8_0) {
     const size_t need = static_cast<size_t>(2 * L.nb * 512 + 64);
     if (unpacked.size() < need) unpacked.resize(need);
     q4 = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
@@ -194,7 +222,7 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
   for (int64_t tb = 0; tb < a.T; tb += kTokenBlock) {
     const int64_t te = std::min(a.T, tb + kTokenBlock);
     int64_t p = panel0;
-    // panel pairs share each activation tile; Q4_0 unpacks both (two buffers)
+    // panel pairs share each activation tile; 4-bit types unpack both (two buffers)
     for (; p + 2 <= panel0 + panels; p += 2) {
       const uint8_t* panel0p = pk + p * L.panelStride;
       const uint8_t* panel1p = panel0p + L.panelStride;
@@ -202,8 +230,8 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
       const int8_t* quads0 = reinterpret_cast<const int8_t*>(panel0p);
       const int8_t* quads1 = reinterpret_cast<const int8_t*>(panel1p);
       if (q4 != nullptr) {
-        unpackQ4Panel(panel0p, L.nb, q4, streaming ? panel0p + kPrefetchBytes : nullptr);
-        unpackQ4Panel(panel1p, L.nb, q4 + L.nb * 512, streaming ? panel1p + kPrefetchBytes : nullptr);
+        unpackQ4Panel(panel0p, L.nb, q4, streaming ? panel0p + kPrefetchBytes : nullptr, step, offset);
+        unpackQ4Panel(panel1p, L.nb, q4 + L.nb * 512, streaming ? panel1p + kPrefetchBytes : nullptr, step, offset);
         quads0 = q4;
         quads1 = q4 + L.nb * 512;
       }
@@ -212,8 +240,8 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
         // within this call's panels; the other threads stream their own)
         const bool pf = streaming && t == tb && q4 == nullptr && p + 4 <= panel0 + panels;
         const uint8_t* next = panel0p + 2 * L.panelStride;
-        tile16x2(y + p * kPanelRows, ldy, a, t, quads0, panel0p + L.scaleOffset(), quads1, panel1p + L.scaleOffset(),
-                 rows1, pf ? next : nullptr, pf ? next + L.panelStride : nullptr, L.quantBytes + 32);
+        tile16x2<kMin>(y + p * kPanelRows, ldy, a, t, quads0, panel0p + L.scaleOffset(), quads1,
+                       panel1p + L.scaleOffset(), rows1, pf ? next : nullptr, pf ? next + L.panelStride : nullptr, step);
       }
     }
     for (; p < panel0 + panels; p++) {
@@ -221,16 +249,25 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
       const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
       const int8_t* quads = reinterpret_cast<const int8_t*>(panel);
       if (q4 != nullptr) {
-        unpackQ4Panel(panel, L.nb, q4, streaming ? panel + kPrefetchBytes : nullptr);
+        unpackQ4Panel(panel, L.nb, q4, streaming ? panel + kPrefetchBytes : nullptr, step, offset);
         quads = q4;
       }
       for (int64_t t = tb; t < te; t += kTokenTile) {
         // the first token tile streams the panel from memory: fetch ahead along the weights
         const uint8_t* pf = streaming && t == tb && q4 == nullptr ? panel + kPrefetchBytes : nullptr;
-        tile16(y + p * kPanelRows, ldy, a, t, quads, panel + L.scaleOffset(), rowsHere, pf, L.quantBytes + 32);
+        tile16<kMin>(y + p * kPanelRows, ldy, a, t, quads, panel + L.scaleOffset(), rowsHere, pf, step);
       }
     }
   }
+}
+
+}  // namespace
+
+TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
+                const uint8_t* pk) {
+  loadTileConfig();
+  if (L.type == kQ4_K) amxDrive<true>(y, ldy, a, L, panel0, panels, pk);
+  else amxDrive<false>(y, ldy, a, L, panel0, panels, pk);
   releaseTiles();
 }
 

@@ -4,7 +4,8 @@
 //
 // Q8_0: signed × signed bytes go through maddubs as |w| × (q with w's sign), whose pair sums stay
 // within int16 (|q| ≤ 127, |w| ≤ 128). Q4_0: unsigned nibbles (w + 8) × signed activations (pair
-// sums ≤ 2·15·127) plus the correction c = −8·Σq.
+// sums ≤ 2·15·127) plus the correction c = −8·Σq. Q4_K: the nibbles u as they are (its min term
+// uses c = −Σq in a second FMA).
 #include <algorithm>
 
 #include "cpu.h"
@@ -42,7 +43,7 @@ TSD_AVX2 inline __m256i blockSums(int type, const uint8_t* quants, int h, const 
     P = _mm256_add_epi32(P, dot4(_mm256_and_si256(v, m), quadOf(qk, j)));
     P = _mm256_add_epi32(P, dot4(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), quadOf(qk, j + 4)));
   }
-  return _mm256_add_epi32(P, _mm256_set1_epi32(ck));
+  return type == kQ4_K ? P : _mm256_add_epi32(P, _mm256_set1_epi32(ck));  // Q4_K: u·q, no offset
 }
 
 }  // namespace
@@ -61,12 +62,19 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
         for (int t = 0; t < TT; t++) acc[t] = _mm256_setzero_ps();
         for (int64_t k = 0; k < a.nb; k++) {
           const uint8_t* quants = panel + k * L.quantBytes;
-          const __m256 dw =
-              _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + (k * kPanelRows + 8 * h) * 2)));
+          const uint8_t* sk = scales + k * L.scaleBytes;
+          const bool q4k = L.type == kQ4_K;
+          // Q4_K: f32 A (and B for the min term); the others: f16 dw
+          const __m256 dw = q4k ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)
+                                : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sk + 16 * h)));
+          const __m256 dmin = q4k ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + kPanelRows + 8 * h) : dw;
           for (int t = 0; t < tn; t++) {
             const int64_t tok = t0 + t;
-            const __m256i P = blockSums(L.type, quants, h, a.q + tok * a.qStride() + 32 * k, a.c[tok * a.nb + k]);
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, _mm256_set1_ps(a.d[tok * a.nb + k])), acc[t]);
+            const int32_t ck = a.c[tok * a.nb + k];
+            const __m256 dx = _mm256_set1_ps(a.d[tok * a.nb + k]);
+            const __m256i P = blockSums(L.type, quants, h, a.q + tok * a.qStride() + 32 * k, ck);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, dx), acc[t]);
+            if (q4k) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(ck)), _mm256_mul_ps(dmin, dx), acc[t]);
           }
         }
         const int64_t n = std::min<int64_t>(8, rowsHere - 8 * h);
@@ -82,7 +90,7 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
 
 /** As the scalar quantizeActs: amax, d = amax/127, q = round-half-even(x · (1/d)), c = −bias·Σq. */
 TSD_AVX2 void quantizeActsAvx2(const QActs& a, const float* x, int64_t t0, int64_t t1) {
-  const int bias = a.type == kQ4_0 ? 8 : 128;
+  const int bias = quantBias(a.type);
   const __m256 signMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t t = t0; t < t1; t++) {

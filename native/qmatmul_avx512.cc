@@ -46,9 +46,9 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
   const uint8_t* scales = panel + scaleOffset;
   for (int64_t k = 0; k < a.nb; k++) {
     if (pf != 0) {
-      // streaming (few tokens): the panel is read as one linear stream of (quantBytes + 32)·nb bytes;
-      // fetch this step's share of it pf bytes ahead (which runs on into the next panels)
-      const int64_t step = quantBytes + 32;
+      // streaming (few tokens): the panel is read as one linear stream of (quantBytes + scales)·nb
+      // bytes; fetch this step's share of it pf bytes ahead (which runs on into the next panels)
+      const int64_t step = quantBytes + (kType == kQ4_K ? 128 : 32);
       const uintptr_t from = reinterpret_cast<uintptr_t>(panel + pf + k * step) & ~uintptr_t{63};
       for (uintptr_t o = from; o < reinterpret_cast<uintptr_t>(panel + pf + (k + 1) * step); o += 64) {
         _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
@@ -56,13 +56,21 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
     }
     __m512i w[8];
     loadQuads<kType>(panel + k * quantBytes, w);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales + k * 32)));
+    constexpr bool q4k = kType == kQ4_K;
+    constexpr int64_t scaleBytes = q4k ? 128 : 32;
+    // Q4_K: f32 A_k and B_k per row; the others: f16 dw
+    const __m512 dw = q4k ? _mm512_load_ps(reinterpret_cast<const float*>(scales + k * scaleBytes))
+                          : _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales + k * scaleBytes)));
+    const __m512 dmin = q4k ? _mm512_load_ps(reinterpret_cast<const float*>(scales + k * scaleBytes + 64)) : dw;
     for (int t = 0; t < TT; t++) {
       const int64_t tok = t0 + t;
       const int32_t* qk = reinterpret_cast<const int32_t*>(a.q + tok * a.qStride() + 32 * k);
-      __m512i P = _mm512_set1_epi32(a.c[tok * a.nb + k]);
+      const int32_t ck = a.c[tok * a.nb + k];
+      __m512i P = q4k ? _mm512_setzero_si512() : _mm512_set1_epi32(ck);
       for (int j = 0; j < 8; j++) P = _mm512_dpbusd_epi32(P, w[j], _mm512_set1_epi32(qk[j]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P), _mm512_mul_ps(dw, _mm512_set1_ps(a.d[tok * a.nb + k])), acc[t]);
+      const __m512 dx = _mm512_set1_ps(a.d[tok * a.nb + k]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P), _mm512_mul_ps(dw, dx), acc[t]);
+      if constexpr (q4k) acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(ck)), _mm512_mul_ps(dmin, dx), acc[t]);
     }
   }
   const __mmask16 m = static_cast<__mmask16>((1u << rowsHere) - 1);
@@ -97,6 +105,7 @@ void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
                    const uint8_t* pk) {
   if (!hasAvx512Vnni()) return qmatmulAvx2(y, ldy, a, L, panel0, panels, pk);
   if (L.type == kQ8_0) return drive<kQ8_0>(y, ldy, a, L, panel0, panels, pk);
+  if (L.type == kQ4_K) return drive<kQ4_K>(y, ldy, a, L, panel0, panels, pk);
   drive<kQ4_0>(y, ldy, a, L, panel0, panels, pk);
 }
 
@@ -107,7 +116,7 @@ TSD_AVX512 inline __m512 abs512(__m512 v, __m512i mask) {
 /** As the scalar quantizeActs: amax, d = amax/127, q = round-half-even(x · (1/d)), c = −bias·Σq. */
 TSD_AVX512 void quantizeActsAvx512(const QActs& a, const float* x, int64_t t0, int64_t t1) {
   const __m512i signMask = _mm512_set1_epi32(0x7fffffff);
-  const int bias = a.type == kQ4_0 ? 8 : 128;
+  const int bias = quantBias(a.type);
   for (int64_t t = t0; t < t1; t++) {
     const float* xr = x + t * a.cols;
     int8_t* q = a.q + t * a.qStride();

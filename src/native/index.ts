@@ -7,7 +7,7 @@
  * are split over the addon's thread pool (see `native.setThreads`), the calling thread included.
  */
 import { createRequire } from 'node:module';
-import { checkArgs } from './reference.ts';
+import { checkArgs, isIntMatmulType } from './reference.ts';
 import { type AttentionBatch, GgmlType, type KvCacheArray, type NativeKernels, type RopePairing, type WeightMatrix } from './types.ts';
 
 /** Instruction-set paths of the addon's kernels. */
@@ -112,7 +112,7 @@ export const native: NativeKernels = {
   },
   packWeights(w: WeightMatrix): WeightMatrix {
     checkArgs.weight('packWeights', w);
-    if (w.type !== GgmlType.Q8_0 && w.type !== GgmlType.Q4_0) return w;
+    if (!isIntMatmulType(w.type)) return w;
     return { ...w, packed: new Uint8Array(addon.packWeights(w.type, w.rows, w.cols, w.data)) };
   },
   getRows(out: Float32Array, w: WeightMatrix, ids: Int32Array): void {

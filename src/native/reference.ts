@@ -538,7 +538,11 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
  */
 export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (w.type !== GgmlType.Q8_0 && w.type !== GgmlType.Q4_0) throw new RangeError('matmulInt: Q8_0 or Q4_0 weights');
+  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0 or Q4_K weights');
+  if (w.type === GgmlType.Q4_K) {
+    matmulIntQ4K(y, x, T, w);
+    return;
+  }
   const nb = w.cols / 32;
   const acts = Array.from({ length: T }, (_, t) => quantizeActivations(x, t * w.cols, w.cols));
   for (let r = 0; r < w.rows; r++) {
@@ -556,13 +560,59 @@ export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: Weight
   }
 }
 
+/** Weight types the integer route serves (native/qmatmul.h). */
+export function isIntMatmulType(type: GgmlType): boolean {
+  return type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || type === GgmlType.Q4_K;
+}
+
+/**
+ * Q4_K on the integer route (native/qmatmul.h): per 32-element sub-block the nibbles u with
+ * A = d·sc and B = dmin·m (exact in f32); acc = fma(Σu·q, A·d_k, acc), then fma(−Σq, B·d_k, acc).
+ */
+function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
+  const nb = w.cols / 32;
+  const acts = Array.from({ length: T }, (_, t) => quantizeActivations(x, t * w.cols, w.cols));
+  const sums = acts.map(({ q }) => Float64Array.from({ length: nb }, (_, k) => q.subarray(32 * k, 32 * k + 32).reduce((s, v) => s + v, 0)));
+  const u = new Uint8Array(w.cols);
+  const A = new Float32Array(nb);
+  const B = new Float32Array(nb);
+  const rowBytes = ggmlRowBytes(w.type, w.cols);
+  for (let r = 0; r < w.rows; r++) {
+    for (let s = 0; s < w.cols / 256; s++) {
+      const o = r * rowBytes + 144 * s;
+      const d = f16At(w.data, o);
+      const dmin = f16At(w.data, o + 2);
+      for (let j = 0; j < 8; j++) {
+        const [sc, m] = scaleMinK4(j, w.data, o + 4);
+        A[8 * s + j] = fround(d * sc);
+        B[8 * s + j] = fround(dmin * m);
+        for (let i = 0; i < 32; i++) {
+          const byte = w.data[o + 16 + 32 * (j >> 1) + i];
+          u[256 * s + 32 * j + i] = j & 1 ? byte >> 4 : byte & 0x0f;
+        }
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      const { q, d } = acts[t];
+      let acc = 0;
+      for (let k = 0; k < nb; k++) {
+        let p = 0;
+        for (let i = 32 * k; i < 32 * k + 32; i++) p += u[i] * q[i];
+        acc = fmaF32(p, fround(A[k] * d[k]), acc);
+        acc = fmaF32(-sums[t][k], fround(B[k] * d[k]), acc);
+      }
+      y[t * w.rows + r] = acc;
+    }
+  }
+}
+
 /**
  * y[T × w.rows] = x[T × w.cols] · wᵀ: the integer route for Q8_0 / Q4_0 (bit-exact, see matmulInt),
  * otherwise f32 activations times dequantised weights accumulated in double.
  */
 export function matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (w.type === GgmlType.Q8_0 || w.type === GgmlType.Q4_0) matmulInt(y, x, T, w);
+  if (isIntMatmulType(w.type)) matmulInt(y, x, T, w);
   else matmulF32(y, x, T, w);
 }
 

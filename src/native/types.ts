@@ -29,7 +29,7 @@ export interface WeightMatrix {
   cols: number;
   data: Uint8Array;
   /**
-   * Q8_0/Q4_0 only: the same weights in the row-interleaved layout the integer kernels read
+   * Q8_0/Q4_0/Q4_K only: the same weights in the row-interleaved layout the integer kernels read
    * (`NativeKernels.packWeights`, made once at load). Without it matmul packs on every call.
    */
   packed?: Uint8Array;
@@ -79,7 +79,7 @@ export interface NativeKernels {
   /** y[T × w.rows] = x[T × w.cols] · wᵀ */
   matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void;
   /**
-   * w with `packed` added when its type takes the integer route (Q8_0, Q4_0); other weights are
+   * w with `packed` added when its type takes the integer route (Q8_0, Q4_0, Q4_K); other weights are
    * returned as they are. Results of matmul never depend on it, only its speed.
    */
   packWeights(w: WeightMatrix): WeightMatrix;

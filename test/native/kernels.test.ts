@@ -586,7 +586,7 @@ for (const isa of isas) {
   });
 }
 
-describe('integer matmul: packed weights, every path', () => {
+describe('integer matmul (Q8_0, Q4_0, Q4_K): packed weights, every path', () => {
   // Every ISA, and on AVX-512 with AMX tiles both on and off: the same bits as the reference for
   // packed and unpacked weights, rows not filling a 16-row panel, odd block counts and token counts
   // around the 16-token tile (the AMX path starts at 12 tokens).
@@ -603,14 +603,23 @@ describe('integer matmul: packed weights, every path', () => {
       setIsa(isa);
       if (amxSupported()) setAmx(amx);
       const rng = new Rng(30);
-      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
-        for (const [rows, cols] of [
+      const shapes: Record<number, [number, number][]> = {
+        [GgmlType.Q8_0]: [
           [1, 32],
           [11, 96],
           [20, 64], // a pair of panels, the second partial
           [37, 160],
           [48, 1024],
-        ]) {
+        ],
+        [GgmlType.Q4_K]: [
+          [11, 256],
+          [20, 512],
+          [37, 768],
+        ],
+      };
+      shapes[GgmlType.Q4_0] = shapes[GgmlType.Q8_0];
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K]) {
+        for (const [rows, cols] of shapes[type]) {
           const w = randomWeight(rng, type, rows, cols);
           const packed = native.packWeights(w);
           assert.ok(packed.packed instanceof Uint8Array);
