@@ -141,9 +141,9 @@ for (const isa of isas) {
       }
     });
 
-    it('matmul of Q8_0 / Q4_0 weights stays close to f32 activations (quantisation error)', () => {
+    it('matmul of Q8_0 / Q4_0 / Q4_K weights stays close to f32 activations (quantisation error)', () => {
       const rng = new Rng(21);
-      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0]) {
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K]) {
         const cols = 1024;
         const w = randomWeight(rng, type, 16, cols);
         const T = 4;
