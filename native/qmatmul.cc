@@ -12,8 +12,8 @@ namespace tsd {
 QPackLayout::QPackLayout(int t, int64_t r, int64_t c) : type(t), rows(r), cols(c) {
   nb = cols / 32;
   panels = (rows + kPanelRows - 1) / kPanelRows;
-  quantBytes = type == kQ8_0 ? 512 : 256;
-  scaleBytes = type == kQ4_K ? 8 * kPanelRows : 2 * kPanelRows;
+  quantBytes = type == kQ8_0 || type == kQ6_K ? 512 : 256;
+  scaleBytes = type == kQ4_K || type == kQ6_K ? 8 * kPanelRows : 2 * kPanelRows;
   panelStride = (nb * (quantBytes + scaleBytes) + 63) / 64 * 64;
 }
 
@@ -27,7 +27,23 @@ void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
       const uint8_t* row = w + static_cast<size_t>(p * kPanelRows + r) * rb;
       for (int64_t k = 0; k < L.nb; k++) {
         uint8_t* quants = panel + k * L.quantBytes + 4 * r;
-        if (L.type == kQ4_K) {
+        if (L.type == kQ6_K) {
+          // element e of the super-block: half hh = e / 128, group g = (e % 128) / 32, l = e % 32
+          const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(row) + k / 8;
+          const int hh = static_cast<int>(k % 8) / 4, g = static_cast<int>(k % 8) % 4;
+          const uint8_t* ql = b->ql + 64 * hh + (g & 1) * 32;
+          const uint8_t* qh = b->qh + 32 * hh;
+          const float d = loadF16(b->d);
+          for (int h = 0; h < 2; h++) {
+            const float s = d * static_cast<float>(b->scales[8 * hh + 2 * g + h]);
+            std::memcpy(scales + k * L.scaleBytes + 4 * (h * kPanelRows + r), &s, 4);
+          }
+          for (int l = 0; l < 32; l++) {
+            const int lo = g < 2 ? ql[l] & 0x0f : ql[l] >> 4;
+            const int u = lo | (((qh[l] >> (2 * g)) & 3) << 4);
+            quants[64 * (l / 4) + (l % 4)] = static_cast<uint8_t>(static_cast<int8_t>(u - 32));
+          }
+        } else if (L.type == kQ4_K) {
           const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(row) + k / 8;
           const int j = static_cast<int>(k % 8);
           int sc, m;
@@ -88,7 +104,7 @@ namespace {
 
 /** Integer weight value (Q4_K: the nibble u) of row r (0…15), element i (0…31) of block k. */
 inline int weightAt(const QPackLayout& L, const uint8_t* panel, int64_t k, int r, int i) {
-  if (L.type == kQ8_0) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
+  if (L.type == kQ8_0 || L.type == kQ6_K) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
   const uint8_t byte = panel[k * 256 + 64 * ((i % 16) / 4) + 4 * r + (i % 4)];
   return (i < 16 ? byte & 0x0f : byte >> 4) - (L.type == kQ4_K ? 0 : 8);
 }
@@ -106,10 +122,17 @@ void qmatmulScalar(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
         const float* d = a.d + t * a.nb;
         float acc = 0.0f;
         for (int64_t k = 0; k < a.nb; k++) {
-          int32_t P = 0;
-          for (int i = 0; i < 32; i++) P += weightAt(L, panel, k, r, i) * q[32 * k + i];
+          int32_t P = 0, half[2] = {0, 0};
+          for (int i = 0; i < 32; i++) half[i / 16] += weightAt(L, panel, k, r, i) * q[32 * k + i];
+          P = half[0] + half[1];
           const uint8_t* sk = scales + k * L.scaleBytes;
-          if (L.type == kQ4_K) {
+          if (L.type == kQ6_K) {
+            for (int h = 0; h < 2; h++) {
+              float s;
+              std::memcpy(&s, sk + 4 * (h * kPanelRows + r), 4);
+              acc = std::fma(static_cast<float>(half[h]), s * d[k], acc);
+            }
+          } else if (L.type == kQ4_K) {
             float A, B;
             std::memcpy(&A, sk + 4 * r, 4);
             std::memcpy(&B, sk + 4 * (kPanelRows + r), 4);

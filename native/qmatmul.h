@@ -1,4 +1,4 @@
-// Integer matmul for Q8_0, Q4_0 and Q4_K weights: the activations are quantised once per call to int8
+// Integer matmul for Q8_0, Q4_0, Q4_K and Q6_K weights: the activations are quantised once per call to int8
 // blocks of 32 (per-block f32 scale), and each weight block meets them in an exact integer dot product.
 //
 // The numerics (the contract the TypeScript reference reproduces bit for bit, see reference.ts):
@@ -14,6 +14,10 @@
 // in f32). Then P_k = Σ u_i · q_i, S_k = Σ q_i, and per block
 //     acc = fma(f32(P_k), f32(A_k · d_k), acc);  acc = fma(f32(−S_k), f32(B_k · d_k), acc).
 //
+// Q6_K: block k has two halves of 16 elements with their own scales s_kh = f32(d)·sc (exact),
+// w_i = u_i − 32; P_kh = Σ_{i ∈ half h} w_i · q_i, and per block
+//     acc = fma(f32(P_k0), f32(s_k0 · d_k), acc);  acc = fma(f32(P_k1), f32(s_k1 · d_k), acc).
+//
 // One exact integer per block and one float chain per output in block order: every variant (scalar,
 // AVX2, AVX-512 VNNI, AMX tiles) computes the same bits, so a token's result never depends on the
 // batch it is part of, the tile it lands in, the thread count or the ISA. (AMX produces the block
@@ -28,7 +32,9 @@
 namespace tsd {
 
 /** Weight types that take the integer route. */
-inline bool isIntMatmulType(int type) { return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */; }
+inline bool isIntMatmulType(int type) {
+  return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */ || type == 14 /* Q6_K */;
+}
 
 /** The bias b of QActs::c = −b·Σq for a weight type (Q4_K: 1, so c = −Σq). */
 inline int quantBias(int type) { return type == 8 ? 128 : type == 2 ? 8 : 1; }
@@ -44,7 +50,9 @@ constexpr int64_t kPanelRows = 16;
  *   Q4_0 block (256 B): byte 64·j + 4·r + b = qs[4j + b] of row r (j = 0…3): its low nibble is
  *     element 4j + b (quad j), its high nibble element 16 + 4j + b (quad j + 4), both w + 8.
  *   Q4_K block (256 B): the nibbles u of the block in the Q4_0 arrangement.
- *   Scales per block: Q8_0/Q4_0 16 f16 dw (32 B); Q4_K 16 f32 A_k, then 16 f32 B_k (128 B).
+ *   Q6_K block (512 B): w = u − 32 as int8, laid out as Q8_0's (quads 0–3: half 0, 4–7: half 1).
+ *   Scales per block: Q8_0/Q4_0 16 f16 dw (32 B); Q4_K 16 f32 A_k, then 16 f32 B_k (128 B);
+ *   Q6_K 16 f32 s_k0, then 16 f32 s_k1 (128 B).
  */
 struct QPackLayout {
   int type = 0;

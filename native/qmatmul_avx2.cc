@@ -27,6 +27,17 @@ TSD_AVX2 inline __m256i quadOf(const int8_t* q, int j) {
   return _mm256_set1_epi32(v);
 }
 
+/** Q6_K: the two half-block sums (quads 0–3, 4–7) of 8 rows, signed × signed as for Q8_0. */
+TSD_AVX2 inline void halfSums(const uint8_t* quants, int h, const int8_t* qk, __m256i* P) {
+  for (int half = 0; half < 2; half++) {
+    P[half] = _mm256_setzero_si256();
+    for (int j = 4 * half; j < 4 * half + 4; j++) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 64 * j + 32 * h));
+      P[half] = _mm256_add_epi32(P[half], dot4(_mm256_abs_epi8(w), _mm256_sign_epi8(quadOf(qk, j), w)));
+    }
+  }
+}
+
 /** Block sums of 8 rows (the half `h` of a panel) for one token, block k. */
 TSD_AVX2 inline __m256i blockSums(int type, const uint8_t* quants, int h, const int8_t* qk, int32_t ck) {
   __m256i P = _mm256_setzero_si256();
@@ -63,15 +74,23 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
         for (int64_t k = 0; k < a.nb; k++) {
           const uint8_t* quants = panel + k * L.quantBytes;
           const uint8_t* sk = scales + k * L.scaleBytes;
-          const bool q4k = L.type == kQ4_K;
+          const bool q4k = L.type == kQ4_K, q6k = L.type == kQ6_K;
           // Q4_K: f32 A (and B for the min term); the others: f16 dw
-          const __m256 dw = q4k ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)
-                                : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sk + 16 * h)));
-          const __m256 dmin = q4k ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + kPanelRows + 8 * h) : dw;
+          const bool f32Scales = q4k || q6k;  // Q4_K: A and B; Q6_K: the two half scales
+          const __m256 dw = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)
+                                      : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sk + 16 * h)));
+          const __m256 dmin = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + kPanelRows + 8 * h) : dw;
           for (int t = 0; t < tn; t++) {
             const int64_t tok = t0 + t;
             const int32_t ck = a.c[tok * a.nb + k];
             const __m256 dx = _mm256_set1_ps(a.d[tok * a.nb + k]);
+            if (q6k) {  // f32 half-block scales s_k0, s_k1
+              __m256i P[2];
+              halfSums(quants, h, a.q + tok * a.qStride() + 32 * k, P);
+              acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[0]), _mm256_mul_ps(dw, dx), acc[t]);
+              acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[1]), _mm256_mul_ps(dmin, dx), acc[t]);
+              continue;
+            }
             const __m256i P = blockSums(L.type, quants, h, a.q + tok * a.qStride() + 32 * k, ck);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, dx), acc[t]);
             if (q4k) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(ck)), _mm256_mul_ps(dmin, dx), acc[t]);

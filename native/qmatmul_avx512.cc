@@ -24,7 +24,9 @@ constexpr int64_t kPrefetchBytes = 8192;
 /** The 8 quads of block k of a panel as unsigned bytes (w + bias). */
 template <int kType>
 TSD_AVX512VNNI inline void loadQuads(const uint8_t* quants, __m512i* w) {
-  if constexpr (kType == kQ8_0) {
+  if constexpr (kType == kQ6_K) {  // signed as stored: the activations take the unsigned side
+    for (int j = 0; j < 8; j++) w[j] = _mm512_load_si512(quants + 64 * j);
+  } else if constexpr (kType == kQ8_0) {
     const __m512i flip = _mm512_set1_epi8(-128);
     for (int j = 0; j < 8; j++) w[j] = _mm512_xor_si512(_mm512_load_si512(quants + 64 * j), flip);
   } else {
@@ -34,6 +36,39 @@ TSD_AVX512VNNI inline void loadQuads(const uint8_t* quants, __m512i* w) {
       w[j] = _mm512_and_si512(v, m);
       w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
     }
+  }
+}
+
+/**
+ * Q6_K, block k: vpdpbusd takes the activations as unsigned bytes (q + 128) against the signed
+ * weights, so each half sum carries 128·Σw of its row, which Z (the same product with 128 in place
+ * of q, once per block for all tokens) removes exactly. Then one FMA per half with its scale.
+ */
+template <int TT>
+TSD_AVX512VNNI inline void halvesQ6K(__m512* acc, const QActs& a, int64_t t0, int64_t k, const __m512i* w,
+                                     const float* s) {
+  const __m512i u128 = _mm512_set1_epi8(-128);
+  __m512i Z[2];
+  for (int h = 0; h < 2; h++) {
+    Z[h] = _mm512_setzero_si512();
+    for (int j = 4 * h; j < 4 * h + 4; j++) Z[h] = _mm512_dpbusd_epi32(Z[h], u128, w[j]);
+  }
+  const __m512 s0 = _mm512_load_ps(s), s1 = _mm512_load_ps(s + 16);
+  for (int t = 0; t < TT; t++) {
+    const int64_t tok = t0 + t;
+    const int32_t* qk = reinterpret_cast<const int32_t*>(a.q + tok * a.qStride() + 32 * k);
+    __m512i P[2];
+    for (int h = 0; h < 2; h++) {
+      P[h] = _mm512_setzero_si512();
+      for (int j = 4 * h; j < 4 * h + 4; j++) {
+        const __m512i qu = _mm512_xor_si512(_mm512_set1_epi32(qk[j]), u128);  // q + 128 as unsigned bytes
+        P[h] = _mm512_dpbusd_epi32(P[h], qu, w[j]);
+      }
+      P[h] = _mm512_sub_epi32(P[h], Z[h]);
+    }
+    const __m512 dx = _mm512_set1_ps(a.d[tok * a.nb + k]);
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P[0]), _mm512_mul_ps(s0, dx), acc[t]);
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P[1]), _mm512_mul_ps(s1, dx), acc[t]);
   }
 }
 
@@ -48,7 +83,7 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
     if (pf != 0) {
       // streaming (few tokens): the panel is read as one linear stream of (quantBytes + scales)·nb
       // bytes; fetch this step's share of it pf bytes ahead (which runs on into the next panels)
-      const int64_t step = quantBytes + (kType == kQ4_K ? 128 : 32);
+      const int64_t step = quantBytes + (kType == kQ4_K || kType == kQ6_K ? 128 : 32);
       const uintptr_t from = reinterpret_cast<uintptr_t>(panel + pf + k * step) & ~uintptr_t{63};
       for (uintptr_t o = from; o < reinterpret_cast<uintptr_t>(panel + pf + (k + 1) * step); o += 64) {
         _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
@@ -56,6 +91,10 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
     }
     __m512i w[8];
     loadQuads<kType>(panel + k * quantBytes, w);
+    if constexpr (kType == kQ6_K) {
+      halvesQ6K<TT>(acc, a, t0, k, w, reinterpret_cast<const float*>(scales + k * 128));
+      continue;
+    }
     constexpr bool q4k = kType == kQ4_K;
     constexpr int64_t scaleBytes = q4k ? 128 : 32;
     // Q4_K: f32 A_k and B_k per row; the others: f16 dw
@@ -106,6 +145,7 @@ void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
   if (!hasAvx512Vnni()) return qmatmulAvx2(y, ldy, a, L, panel0, panels, pk);
   if (L.type == kQ8_0) return drive<kQ8_0>(y, ldy, a, L, panel0, panels, pk);
   if (L.type == kQ4_K) return drive<kQ4_K>(y, ldy, a, L, panel0, panels, pk);
+  if (L.type == kQ6_K) return drive<kQ6_K>(y, ldy, a, L, panel0, panels, pk);
   drive<kQ4_0>(y, ldy, a, L, panel0, panels, pk);
 }
 

@@ -538,9 +538,13 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
  */
 export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0 or Q4_K weights');
+  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0, Q4_K or Q6_K weights');
   if (w.type === GgmlType.Q4_K) {
     matmulIntQ4K(y, x, T, w);
+    return;
+  }
+  if (w.type === GgmlType.Q6_K) {
+    matmulIntQ6K(y, x, T, w);
     return;
   }
   const nb = w.cols / 32;
@@ -562,7 +566,7 @@ export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: Weight
 
 /** Weight types the integer route serves (native/qmatmul.h). */
 export function isIntMatmulType(type: GgmlType): boolean {
-  return type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || type === GgmlType.Q4_K;
+  return type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || type === GgmlType.Q4_K || type === GgmlType.Q6_K;
 }
 
 /**
@@ -600,6 +604,46 @@ function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatr
         for (let i = 32 * k; i < 32 * k + 32; i++) p += u[i] * q[i];
         acc = fmaF32(p, fround(A[k] * d[k]), acc);
         acc = fmaF32(-sums[t][k], fround(B[k] * d[k]), acc);
+      }
+      y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+/**
+ * Q6_K on the integer route (native/qmatmul.h): per 32-element block two halves of 16 with scales
+ * s = d·sc (exact in f32) and w = u − 32; acc = fma(P_half, s_half·d_k, acc) for both halves in order.
+ */
+function matmulIntQ6K(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
+  const nb = w.cols / 32;
+  const acts = Array.from({ length: T }, (_, t) => quantizeActivations(x, t * w.cols, w.cols));
+  const wq = new Int8Array(w.cols);
+  const s = new Float32Array(2 * nb);
+  const rowBytes = ggmlRowBytes(w.type, w.cols);
+  const dv = new DataView(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+  for (let r = 0; r < w.rows; r++) {
+    for (let sb = 0; sb < w.cols / 256; sb++) {
+      const o = r * rowBytes + 210 * sb;
+      const d = f16At(w.data, o + 208);
+      for (let e = 0; e < 256; e++) {
+        const hh = e >> 7;
+        const g = (e & 127) >> 5;
+        const l = e & 31;
+        const qlByte = w.data[o + 64 * hh + (g & 1) * 32 + l];
+        const lo = g < 2 ? qlByte & 0x0f : qlByte >> 4;
+        wq[256 * sb + e] = (lo | (((w.data[o + 128 + 32 * hh + l] >> (2 * g)) & 3) << 4)) - 32;
+        if ((e & 15) === 0) s[(256 * sb + e) >> 4] = fround(d * dv.getInt8(o + 192 + 8 * hh + 2 * g + (l >> 4)));
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      const { q, d } = acts[t];
+      let acc = 0;
+      for (let k = 0; k < nb; k++) {
+        for (let h = 0; h < 2; h++) {
+          let p = 0;
+          for (let i = 32 * k + 16 * h; i < 32 * k + 16 * h + 16; i++) p += wq[i] * q[i];
+          acc = fmaF32(p, fround(s[2 * k + h] * d[k]), acc);
+        }
       }
       y[t * w.rows + r] = acc;
     }
