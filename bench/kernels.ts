@@ -29,6 +29,7 @@ const TYPES: Record<string, GgmlType> = {
   q8_0: GgmlType.Q8_0,
   q4_0: GgmlType.Q4_0,
   q4_k: GgmlType.Q4_K,
+  q5_k: GgmlType.Q5_K,
   q6_k: GgmlType.Q6_K,
 };
 const types = (args.get('types') ?? 'f32,bf16,q8_0,q4_0').split(',');
@@ -51,13 +52,13 @@ function randomWeight(type: GgmlType, rows: number, cols: number): WeightMatrix 
     const small = type === GgmlType.F16 ? 0x2000 : 0x3c00; // ≈ 0.008
     for (let i = 0; i < h.length; i++) h[i] = (h[i] & ~expBits & 0xffff) | small;
   } else {
-    const superBlock = type === GgmlType.Q4_K || type === GgmlType.Q6_K;
+    const superBlock = type === GgmlType.Q4_K || type === GgmlType.Q5_K || type === GgmlType.Q6_K;
     const bb = ggmlRowBytes(type, 256) / (superBlock ? 1 : 8);
     for (let o = 0; o < data.length; o += bb) {
       const d = type === GgmlType.Q6_K ? o + 208 : o; // Q6_K keeps d at the end of its block
       data[d] = 0x00;
-      data[d + 1] = 0x20; // f16 0.0078 (Q4_K: d, then dmin)
-      if (type === GgmlType.Q4_K) {
+      data[d + 1] = 0x20; // f16 0.0078 (Q4_K/Q5_K: d, then dmin)
+      if (type === GgmlType.Q4_K || type === GgmlType.Q5_K) {
         data[o + 2] = 0x00;
         data[o + 3] = 0x20;
       }

@@ -12,8 +12,8 @@ namespace tsd {
 QPackLayout::QPackLayout(int t, int64_t r, int64_t c) : type(t), rows(r), cols(c) {
   nb = cols / 32;
   panels = (rows + kPanelRows - 1) / kPanelRows;
-  quantBytes = type == kQ8_0 || type == kQ6_K ? 512 : 256;
-  scaleBytes = type == kQ4_K || type == kQ6_K ? 8 * kPanelRows : 2 * kPanelRows;
+  quantBytes = type == kQ4_0 || type == kQ4_K ? 256 : 512;
+  scaleBytes = type == kQ4_0 || type == kQ8_0 ? 2 * kPanelRows : 8 * kPanelRows;
   panelStride = (nb * (quantBytes + scaleBytes) + 63) / 64 * 64;
 }
 
@@ -42,6 +42,19 @@ void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
             const int lo = g < 2 ? ql[l] & 0x0f : ql[l] >> 4;
             const int u = lo | (((qh[l] >> (2 * g)) & 3) << 4);
             quants[64 * (l / 4) + (l % 4)] = static_cast<uint8_t>(static_cast<int8_t>(u - 32));
+          }
+        } else if (L.type == kQ5_K) {
+          const BlockQ5_K* b = reinterpret_cast<const BlockQ5_K*>(row) + k / 8;
+          const int j = static_cast<int>(k % 8);
+          int sc, m;
+          scaleMinK4(j, b->scales, &sc, &m);
+          const float A = loadF16(b->d) * static_cast<float>(sc), B = loadF16(b->dmin) * static_cast<float>(m);
+          std::memcpy(scales + k * L.scaleBytes + 4 * r, &A, 4);
+          std::memcpy(scales + k * L.scaleBytes + 4 * (kPanelRows + r), &B, 4);
+          const uint8_t* qs = b->qs + 32 * (j / 2);
+          for (int l = 0; l < 32; l++) {
+            const int u = ((qs[l] >> (4 * (j % 2))) & 0x0f) | (((b->qh[l] >> j) & 1) << 4);
+            quants[64 * (l / 4) + (l % 4)] = static_cast<uint8_t>(u);
           }
         } else if (L.type == kQ4_K) {
           const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(row) + k / 8;
@@ -105,6 +118,7 @@ namespace {
 /** Integer weight value (Q4_K: the nibble u) of row r (0…15), element i (0…31) of block k. */
 inline int weightAt(const QPackLayout& L, const uint8_t* panel, int64_t k, int r, int i) {
   if (L.type == kQ8_0 || L.type == kQ6_K) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
+  if (L.type == kQ5_K) return panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)];
   const uint8_t byte = panel[k * 256 + 64 * ((i % 16) / 4) + 4 * r + (i % 4)];
   return (i < 16 ? byte & 0x0f : byte >> 4) - (L.type == kQ4_K ? 0 : 8);
 }
@@ -132,7 +146,7 @@ void qmatmulScalar(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
               std::memcpy(&s, sk + 4 * (h * kPanelRows + r), 4);
               acc = std::fma(static_cast<float>(half[h]), s * d[k], acc);
             }
-          } else if (L.type == kQ4_K) {
+          } else if (L.type == kQ4_K || L.type == kQ5_K) {
             float A, B;
             std::memcpy(&A, sk + 4 * r, 4);
             std::memcpy(&B, sk + 4 * (kPanelRows + r), 4);

@@ -1,4 +1,4 @@
-// Integer matmul for Q8_0, Q4_0, Q4_K and Q6_K weights: the activations are quantised once per call to int8
+// Integer matmul for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights: the activations are quantised once per call to int8
 // blocks of 32 (per-block f32 scale), and each weight block meets them in an exact integer dot product.
 //
 // The numerics (the contract the TypeScript reference reproduces bit for bit, see reference.ts):
@@ -9,8 +9,8 @@
 //  3. P_k = Σ_{i<32} w_i · q_i, exact in int32.
 //  4. acc = +0; for k = 0, 1, … in order: acc = fma(f32(P_k), f32(dw_k · d_k), acc). y = acc.
 //
-// Q4_K: block k is sub-block j = k mod 8 of a 256-element super-block (d, dmin, 6-bit sc_j, m_j),
-// w_i = A_k·u_i − B_k with u_i the nibble, A_k = f32(d)·sc_j and B_k = f32(dmin)·m_j (both exact
+// Q4_K / Q5_K: block k is sub-block j = k mod 8 of a 256-element super-block (d, dmin, 6-bit sc_j,
+// m_j), w_i = A_k·u_i − B_k with u_i the 4-bit (5-bit) value, A_k = f32(d)·sc_j and B_k = f32(dmin)·m_j (both exact
 // in f32). Then P_k = Σ u_i · q_i, S_k = Σ q_i, and per block
 //     acc = fma(f32(P_k), f32(A_k · d_k), acc);  acc = fma(f32(−S_k), f32(B_k · d_k), acc).
 //
@@ -33,7 +33,8 @@ namespace tsd {
 
 /** Weight types that take the integer route. */
 inline bool isIntMatmulType(int type) {
-  return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */ || type == 14 /* Q6_K */;
+  return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */ || type == 13 /* Q5_K */ ||
+         type == 14 /* Q6_K */;
 }
 
 /** The bias b of QActs::c = −b·Σq for a weight type (Q4_K: 1, so c = −Σq). */
@@ -50,8 +51,9 @@ constexpr int64_t kPanelRows = 16;
  *   Q4_0 block (256 B): byte 64·j + 4·r + b = qs[4j + b] of row r (j = 0…3): its low nibble is
  *     element 4j + b (quad j), its high nibble element 16 + 4j + b (quad j + 4), both w + 8.
  *   Q4_K block (256 B): the nibbles u of the block in the Q4_0 arrangement.
+ *   Q5_K block (512 B): u (0…31) as bytes, laid out as Q8_0's.
  *   Q6_K block (512 B): w = u − 32 as int8, laid out as Q8_0's (quads 0–3: half 0, 4–7: half 1).
- *   Scales per block: Q8_0/Q4_0 16 f16 dw (32 B); Q4_K 16 f32 A_k, then 16 f32 B_k (128 B);
+ *   Scales per block: Q8_0/Q4_0 16 f16 dw (32 B); Q4_K/Q5_K 16 f32 A_k, then 16 f32 B_k (128 B);
  *   Q6_K 16 f32 s_k0, then 16 f32 s_k1 (128 B).
  */
 struct QPackLayout {

@@ -41,6 +41,13 @@ TSD_AVX2 inline void halfSums(const uint8_t* quants, int h, const int8_t* qk, __
 /** Block sums of 8 rows (the half `h` of a panel) for one token, block k. */
 TSD_AVX2 inline __m256i blockSums(int type, const uint8_t* quants, int h, const int8_t* qk, int32_t ck) {
   __m256i P = _mm256_setzero_si256();
+  if (type == kQ5_K) {  // u ≤ 31 unsigned × q: pair sums ≤ 2·31·127 fit int16
+    for (int j = 0; j < 8; j++) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 64 * j + 32 * h));
+      P = _mm256_add_epi32(P, dot4(w, quadOf(qk, j)));
+    }
+    return P;
+  }
   if (type == kQ8_0) {
     for (int j = 0; j < 8; j++) {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 64 * j + 32 * h));
@@ -74,7 +81,7 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
         for (int64_t k = 0; k < a.nb; k++) {
           const uint8_t* quants = panel + k * L.quantBytes;
           const uint8_t* sk = scales + k * L.scaleBytes;
-          const bool q4k = L.type == kQ4_K, q6k = L.type == kQ6_K;
+          const bool q4k = L.type == kQ4_K || L.type == kQ5_K, q6k = L.type == kQ6_K;  // q4k: the min term
           // Q4_K: f32 A (and B for the min term); the others: f16 dw
           const bool f32Scales = q4k || q6k;  // Q4_K: A and B; Q6_K: the two half scales
           const __m256 dw = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)

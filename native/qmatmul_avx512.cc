@@ -24,7 +24,9 @@ constexpr int64_t kPrefetchBytes = 8192;
 /** The 8 quads of block k of a panel as unsigned bytes (w + bias). */
 template <int kType>
 TSD_AVX512VNNI inline void loadQuads(const uint8_t* quants, __m512i* w) {
-  if constexpr (kType == kQ6_K) {  // signed as stored: the activations take the unsigned side
+  if constexpr (kType == kQ5_K) {  // u (0…31) as stored: already the unsigned operand
+    for (int j = 0; j < 8; j++) w[j] = _mm512_load_si512(quants + 64 * j);
+  } else if constexpr (kType == kQ6_K) {  // signed as stored: the activations take the unsigned side
     for (int j = 0; j < 8; j++) w[j] = _mm512_load_si512(quants + 64 * j);
   } else if constexpr (kType == kQ8_0) {
     const __m512i flip = _mm512_set1_epi8(-128);
@@ -83,7 +85,7 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
     if (pf != 0) {
       // streaming (few tokens): the panel is read as one linear stream of (quantBytes + scales)·nb
       // bytes; fetch this step's share of it pf bytes ahead (which runs on into the next panels)
-      const int64_t step = quantBytes + (kType == kQ4_K || kType == kQ6_K ? 128 : 32);
+      const int64_t step = quantBytes + (kType == kQ4_0 || kType == kQ8_0 ? 32 : 128);
       const uintptr_t from = reinterpret_cast<uintptr_t>(panel + pf + k * step) & ~uintptr_t{63};
       for (uintptr_t o = from; o < reinterpret_cast<uintptr_t>(panel + pf + (k + 1) * step); o += 64) {
         _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
@@ -95,7 +97,7 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
       halvesQ6K<TT>(acc, a, t0, k, w, reinterpret_cast<const float*>(scales + k * 128));
       continue;
     }
-    constexpr bool q4k = kType == kQ4_K;
+    constexpr bool q4k = kType == kQ4_K || kType == kQ5_K;  // with the min term
     constexpr int64_t scaleBytes = q4k ? 128 : 32;
     // Q4_K: f32 A_k and B_k per row; the others: f16 dw
     const __m512 dw = q4k ? _mm512_load_ps(reinterpret_cast<const float*>(scales + k * scaleBytes))
@@ -146,6 +148,7 @@ void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
   if (L.type == kQ8_0) return drive<kQ8_0>(y, ldy, a, L, panel0, panels, pk);
   if (L.type == kQ4_K) return drive<kQ4_K>(y, ldy, a, L, panel0, panels, pk);
   if (L.type == kQ6_K) return drive<kQ6_K>(y, ldy, a, L, panel0, panels, pk);
+  if (L.type == kQ5_K) return drive<kQ5_K>(y, ldy, a, L, panel0, panels, pk);
   drive<kQ4_0>(y, ldy, a, L, panel0, panels, pk);
 }
 

@@ -538,8 +538,8 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
  */
 export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0, Q4_K or Q6_K weights');
-  if (w.type === GgmlType.Q4_K) {
+  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weights');
+  if (w.type === GgmlType.Q4_K || w.type === GgmlType.Q5_K) {
     matmulIntQ4K(y, x, T, w);
     return;
   }
@@ -566,11 +566,17 @@ export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: Weight
 
 /** Weight types the integer route serves (native/qmatmul.h). */
 export function isIntMatmulType(type: GgmlType): boolean {
-  return type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || type === GgmlType.Q4_K || type === GgmlType.Q6_K;
+  return (
+    type === GgmlType.Q8_0 ||
+    type === GgmlType.Q4_0 ||
+    type === GgmlType.Q4_K ||
+    type === GgmlType.Q5_K ||
+    type === GgmlType.Q6_K
+  );
 }
 
 /**
- * Q4_K on the integer route (native/qmatmul.h): per 32-element sub-block the nibbles u with
+ * Q4_K / Q5_K on the integer route (native/qmatmul.h): per 32-element sub-block the 4-bit (5-bit) u with
  * A = d·sc and B = dmin·m (exact in f32); acc = fma(Σu·q, A·d_k, acc), then fma(−Σq, B·d_k, acc).
  */
 function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
@@ -581,9 +587,10 @@ function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatr
   const A = new Float32Array(nb);
   const B = new Float32Array(nb);
   const rowBytes = ggmlRowBytes(w.type, w.cols);
+  const five = w.type === GgmlType.Q5_K;
   for (let r = 0; r < w.rows; r++) {
     for (let s = 0; s < w.cols / 256; s++) {
-      const o = r * rowBytes + 144 * s;
+      const o = r * rowBytes + (five ? 176 : 144) * s;
       const d = f16At(w.data, o);
       const dmin = f16At(w.data, o + 2);
       for (let j = 0; j < 8; j++) {
@@ -591,8 +598,9 @@ function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatr
         A[8 * s + j] = fround(d * sc);
         B[8 * s + j] = fround(dmin * m);
         for (let i = 0; i < 32; i++) {
-          const byte = w.data[o + 16 + 32 * (j >> 1) + i];
-          u[256 * s + 32 * j + i] = j & 1 ? byte >> 4 : byte & 0x0f;
+          const byte = w.data[o + (five ? 48 : 16) + 32 * (j >> 1) + i];
+          const high = five ? ((w.data[o + 16 + i] >> j) & 1) << 4 : 0; // Q5_K: the fifth bit from qh
+          u[256 * s + 32 * j + i] = (j & 1 ? byte >> 4 : byte & 0x0f) | high;
         }
       }
     }
