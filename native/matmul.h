@@ -1,8 +1,9 @@
 // y[T × rows] = x[T × cols] · Wᵀ for a weight matrix W [rows × cols] in any supported ggml type.
 //
-// Q8_0 and Q4_0 weights take the integer route (qmatmul.h): activations quantised to int8 blocks
-// once per call, exact integer block dot products. Every other type works on f32 activations and
-// weights converted to f32 (exact dequantisation, see quant.h); each output element is one dot
+// Block-format weights (Q8_0, Q4_0/1, Q5_0/1, Q4_K, Q5_K, Q6_K) take the integer route (qmatmul.h):
+// weights packed once at load, activations quantised to int8 blocks once per call, exact integer
+// block dot products. F32/F16/BF16 work on f32 activations and weights converted to f32 (exact
+// conversion, see quant.h); each output element is one dot
 // product whose summation order depends only on `cols` and the ISA (simd.h: 8 lanes for scalar and
 // AVX2, 16 for AVX-512, columns in order, a fixed horizontal reduction).
 //

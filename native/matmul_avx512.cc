@@ -1,8 +1,8 @@
 // AVX-512 matmul. Each output element is one dot product over `cols` with a single 16-lane
 // accumulator: columns in chunks of 16 in order, a masked tail, then hsum512 (see matmul.h).
 //
-// For few tokens (decode) row loaders convert F32/F16/BF16 on the fly (Q8_0/Q4_0 take the integer
-// route, qmatmul.h; the loaders serve getRows). For more tokens a K-blocked GEMM works on groups of
+// For few tokens (decode) row loaders convert F32/F16/BF16 on the fly (block formats take the
+// integer route, qmatmul.h; their loaders serve getRows). For more tokens a K-blocked GEMM works on groups of
 // rows dequantised once to f32 and keeps each element's 16-lane accumulator between column blocks.
 // Dequantisation is exact (same float value either way) and both routes perform the same FMAs per
 // lane in the same order, so they give bit-identical results and the route may depend on T.

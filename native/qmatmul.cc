@@ -9,11 +9,11 @@
 
 namespace tsd {
 
-QPackLayout::QPackLayout(int t, int64_t r, int64_t c) : type(t), rows(r), cols(c) {
+QPackLayout::QPackLayout(int t, int64_t r, int64_t c) : type(t), kind(packedKind(t)), rows(r), cols(c) {
   nb = cols / 32;
   panels = (rows + kPanelRows - 1) / kPanelRows;
-  quantBytes = type == kQ4_0 || type == kQ4_K ? 256 : 512;
-  scaleBytes = type == kQ4_0 || type == kQ8_0 ? 2 * kPanelRows : 8 * kPanelRows;
+  quantBytes = kind == kQ4_0 || kind == kQ4_K ? 256 : 512;
+  scaleBytes = kind == kQ4_0 || kind == kQ8_0 ? 2 * kPanelRows : 8 * kPanelRows;
   panelStride = (nb * (quantBytes + scaleBytes) + 63) / 64 * 64;
 }
 
@@ -27,7 +27,33 @@ void packQWeights(const QPackLayout& L, const uint8_t* w, uint8_t* dst) {
       const uint8_t* row = w + static_cast<size_t>(p * kPanelRows + r) * rb;
       for (int64_t k = 0; k < L.nb; k++) {
         uint8_t* quants = panel + k * L.quantBytes + 4 * r;
-        if (L.type == kQ6_K) {
+        if (L.type == kQ5_0 || L.type == kQ5_1) {
+          // 5-bit u: the nibble, and bit i of qh; Q5_0 → int8 u − 16 with f16 d (Q8_0 layout),
+          // Q5_1 → byte u with f32 A = d, B = −m (Q5_K layout)
+          const bool one = L.type == kQ5_1;
+          const uint8_t* blk = row + k * (one ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0));
+          const uint8_t* qhBytes = one ? reinterpret_cast<const BlockQ5_1*>(blk)->qh : reinterpret_cast<const BlockQ5_0*>(blk)->qh;
+          const uint8_t* qs = one ? reinterpret_cast<const BlockQ5_1*>(blk)->qs : reinterpret_cast<const BlockQ5_0*>(blk)->qs;
+          uint32_t qh;
+          std::memcpy(&qh, qhBytes, 4);
+          for (int i = 0; i < 32; i++) {
+            const int u = ((i < 16 ? qs[i] : qs[i - 16] >> 4) & 0x0f) | (((qh >> i) & 1) << 4);
+            quants[64 * (i / 4) + (i % 4)] = static_cast<uint8_t>(one ? u : u - 16);
+          }
+          if (one) {
+            const float A = loadF16(blk), B = -loadF16(blk + 2);
+            std::memcpy(scales + k * L.scaleBytes + 4 * r, &A, 4);
+            std::memcpy(scales + k * L.scaleBytes + 4 * (kPanelRows + r), &B, 4);
+          } else {
+            std::memcpy(scales + k * L.scaleBytes + 2 * r, blk, 2);
+          }
+        } else if (L.type == kQ4_1) {  // Q4_0's nibble order, f32 A = d and B = −m (Q4_K layout)
+          const BlockQ4_1* b = reinterpret_cast<const BlockQ4_1*>(row) + k;
+          const float A = loadF16(b->d), B = -loadF16(b->m);
+          std::memcpy(scales + k * L.scaleBytes + 4 * r, &A, 4);
+          std::memcpy(scales + k * L.scaleBytes + 4 * (kPanelRows + r), &B, 4);
+          for (int j = 0; j < 4; j++) std::memcpy(quants + 64 * j, b->qs + 4 * j, 4);
+        } else if (L.type == kQ6_K) {
           // element e of the super-block: half hh = e / 128, group g = (e % 128) / 32, l = e % 32
           const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(row) + k / 8;
           const int hh = static_cast<int>(k % 8) / 4, g = static_cast<int>(k % 8) % 4;
@@ -117,10 +143,10 @@ namespace {
 
 /** Integer weight value (Q4_K: the nibble u) of row r (0…15), element i (0…31) of block k. */
 inline int weightAt(const QPackLayout& L, const uint8_t* panel, int64_t k, int r, int i) {
-  if (L.type == kQ8_0 || L.type == kQ6_K) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
-  if (L.type == kQ5_K) return panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)];
+  if (L.kind == kQ8_0 || L.kind == kQ6_K) return static_cast<int8_t>(panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)]);
+  if (L.kind == kQ5_K) return panel[k * 512 + 64 * (i / 4) + 4 * r + (i % 4)];
   const uint8_t byte = panel[k * 256 + 64 * ((i % 16) / 4) + 4 * r + (i % 4)];
-  return (i < 16 ? byte & 0x0f : byte >> 4) - (L.type == kQ4_K ? 0 : 8);
+  return (i < 16 ? byte & 0x0f : byte >> 4) - (L.kind == kQ4_K ? 0 : 8);
 }
 
 }  // namespace
@@ -140,13 +166,13 @@ void qmatmulScalar(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, 
           for (int i = 0; i < 32; i++) half[i / 16] += weightAt(L, panel, k, r, i) * q[32 * k + i];
           P = half[0] + half[1];
           const uint8_t* sk = scales + k * L.scaleBytes;
-          if (L.type == kQ6_K) {
+          if (L.kind == kQ6_K) {
             for (int h = 0; h < 2; h++) {
               float s;
               std::memcpy(&s, sk + 4 * (h * kPanelRows + r), 4);
               acc = std::fma(static_cast<float>(half[h]), s * d[k], acc);
             }
-          } else if (L.type == kQ4_K || L.type == kQ5_K) {
+          } else if (L.kind == kQ4_K || L.kind == kQ5_K) {
             float A, B;
             std::memcpy(&A, sk + 4 * r, 4);
             std::memcpy(&B, sk + 4 * (kPanelRows + r), 4);

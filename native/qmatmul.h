@@ -1,4 +1,4 @@
-// Integer matmul for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights: the activations are quantised once per call to int8
+// Integer matmul for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights: the activations are quantised once per call to int8
 // blocks of 32 (per-block f32 scale), and each weight block meets them in an exact integer dot product.
 //
 // The numerics (the contract the TypeScript reference reproduces bit for bit, see reference.ts):
@@ -13,6 +13,9 @@
 // m_j), w_i = A_k·u_i − B_k with u_i the 4-bit (5-bit) value, A_k = f32(d)·sc_j and B_k = f32(dmin)·m_j (both exact
 // in f32). Then P_k = Σ u_i · q_i, S_k = Σ q_i, and per block
 //     acc = fma(f32(P_k), f32(A_k · d_k), acc);  acc = fma(f32(−S_k), f32(B_k · d_k), acc).
+//
+// The older formats map onto these when packed: Q5_0 (w = u − 16, scale d) is Q8_0's contract;
+// Q4_1 and Q5_1 (w = d·u + m) are Q4_K's and Q5_K's with A_k = d and B_k = −m.
 //
 // Q6_K: block k has two halves of 16 elements with their own scales s_kh = f32(d)·sc (exact),
 // w_i = u_i − 32; P_kh = Σ_{i ∈ half h} w_i · q_i, and per block
@@ -33,9 +36,15 @@ namespace tsd {
 
 /** Weight types that take the integer route. */
 inline bool isIntMatmulType(int type) {
-  return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 12 /* Q4_K */ || type == 13 /* Q5_K */ ||
-         type == 14 /* Q6_K */;
+  return type == 8 /* Q8_0 */ || type == 2 /* Q4_0 */ || type == 3 /* Q4_1 */ || type == 6 /* Q5_0 */ ||
+         type == 7 /* Q5_1 */ || type == 12 /* Q4_K */ || type == 13 /* Q5_K */ || type == 14 /* Q6_K */;
 }
+
+/**
+ * The packed layout (and kernel) a type uses: Q5_0 → Q8_0 (int8 w, f16 d), Q4_1 → Q4_K (nibbles,
+ * f32 A = d and B = −m), Q5_1 → Q5_K (bytes u, f32 A, B); the others their own.
+ */
+inline int packedKind(int type) { return type == 6 ? 8 : type == 3 ? 12 : type == 7 ? 13 : type; }
 
 /** The bias b of QActs::c = −b·Σq for a weight type (Q4_K: 1, so c = −Σq). */
 inline int quantBias(int type) { return type == 8 ? 128 : type == 2 ? 8 : 1; }
@@ -57,7 +66,8 @@ constexpr int64_t kPanelRows = 16;
  *   Q6_K 16 f32 s_k0, then 16 f32 s_k1 (128 B).
  */
 struct QPackLayout {
-  int type = 0;
+  int type = 0;  // the weights' own format
+  int kind = 0;  // the packed layout: packedKind(type)
   int64_t rows = 0, cols = 0, nb = 0, panels = 0, quantBytes = 0, scaleBytes = 0, panelStride = 0;
   QPackLayout(int type, int64_t rows, int64_t cols);
   int64_t bytes() const { return panels * panelStride; }
@@ -68,7 +78,7 @@ struct QPackLayout {
 void packQWeights(const QPackLayout& layout, const uint8_t* w, uint8_t* dst);
 
 /**
- * Quantised activations [T × cols] (steps 1 of the contract), rows padded to Tp = a multiple of
+ * Quantised activations [T × cols] (step 1 of the contract) for a packed kind, rows padded to Tp = a multiple of
  * 16 with zeros (q = 0, d = 0) so that tile kernels can read whole 16-token tiles:
  *  q: per token nb·32 int8 in natural order; d: per token nb f32 scales;
  *  c: per token nb int32, −bias·Σq over the block (bias 128 for Q8_0, 8 for Q4_0): the correction the

@@ -208,11 +208,11 @@ TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out, const 
 template <bool kMin>
 TSD_AMX void amxDrive(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
                       const uint8_t* pk) {
-  const int offset = L.type == kQ4_0 ? 8 : 0;
+  const int offset = L.kind == kQ4_0 ? 8 : 0;
   const int64_t step = L.quantBytes + L.scaleBytes;  // bytes of one block in the weight stream
   thread_local std::vector<int8_t> unpacked;
   int8_t* q4 = nullptr;  // 4-bit types: the panel(s) unpacked to signed bytes
-  if (L.type == kQ4_0 || L.type == kQ4_K) {  // Q8_0's int8 and Q5_K's 5-bit bytes are tile-ready
+  if (L.kind == kQ4_0 || L.kind == kQ4_K) {  // Q8_0's int8 and Q5_K's 5-bit bytes are tile-ready
     const size_t need = static_cast<size_t>(2 * L.nb * 512 + 64);
     if (unpacked.size() < need) unpacked.resize(need);
     q4 = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
@@ -266,7 +266,7 @@ TSD_AMX void amxDrive(float* y, int64_t ldy, const QActs& a, const QPackLayout& 
 TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
                 const uint8_t* pk) {
   loadTileConfig();
-  if (L.type == kQ4_K || L.type == kQ5_K) amxDrive<true>(y, ldy, a, L, panel0, panels, pk);
+  if (L.kind == kQ4_K || L.kind == kQ5_K) amxDrive<true>(y, ldy, a, L, panel0, panels, pk);
   else amxDrive<false>(y, ldy, a, L, panel0, panels, pk);
   releaseTiles();
 }

@@ -81,7 +81,7 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
         for (int64_t k = 0; k < a.nb; k++) {
           const uint8_t* quants = panel + k * L.quantBytes;
           const uint8_t* sk = scales + k * L.scaleBytes;
-          const bool q4k = L.type == kQ4_K || L.type == kQ5_K, q6k = L.type == kQ6_K;  // q4k: the min term
+          const bool q4k = L.kind == kQ4_K || L.kind == kQ5_K, q6k = L.kind == kQ6_K;  // q4k: the min term
           // Q4_K: f32 A (and B for the min term); the others: f16 dw
           const bool f32Scales = q4k || q6k;  // Q4_K: A and B; Q6_K: the two half scales
           const __m256 dw = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)
@@ -98,7 +98,7 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
               acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[1]), _mm256_mul_ps(dmin, dx), acc[t]);
               continue;
             }
-            const __m256i P = blockSums(L.type, quants, h, a.q + tok * a.qStride() + 32 * k, ck);
+            const __m256i P = blockSums(L.kind, quants, h, a.q + tok * a.qStride() + 32 * k, ck);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, dx), acc[t]);
             if (q4k) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(ck)), _mm256_mul_ps(dmin, dx), acc[t]);
           }

@@ -145,10 +145,10 @@ TSD_AVX512VNNI void drive(float* y, int64_t ldy, const QActs& a, const QPackLayo
 void qmatmulAvx512(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
                    const uint8_t* pk) {
   if (!hasAvx512Vnni()) return qmatmulAvx2(y, ldy, a, L, panel0, panels, pk);
-  if (L.type == kQ8_0) return drive<kQ8_0>(y, ldy, a, L, panel0, panels, pk);
-  if (L.type == kQ4_K) return drive<kQ4_K>(y, ldy, a, L, panel0, panels, pk);
-  if (L.type == kQ6_K) return drive<kQ6_K>(y, ldy, a, L, panel0, panels, pk);
-  if (L.type == kQ5_K) return drive<kQ5_K>(y, ldy, a, L, panel0, panels, pk);
+  if (L.kind == kQ8_0) return drive<kQ8_0>(y, ldy, a, L, panel0, panels, pk);
+  if (L.kind == kQ4_K) return drive<kQ4_K>(y, ldy, a, L, panel0, panels, pk);
+  if (L.kind == kQ6_K) return drive<kQ6_K>(y, ldy, a, L, panel0, panels, pk);
+  if (L.kind == kQ5_K) return drive<kQ5_K>(y, ldy, a, L, panel0, panels, pk);
   drive<kQ4_0>(y, ldy, a, L, panel0, panels, pk);
 }
 

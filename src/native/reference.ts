@@ -515,10 +515,14 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
   const wq = new Int8Array(w.cols);
   const dw = new Float32Array(nb);
   const q4 = w.type === GgmlType.Q4_0;
-  const bytes = q4 ? 18 : 34;
+  const bytes = q4 ? 18 : w.type === GgmlType.Q5_0 ? 22 : 34;
   let o = row * ggmlRowBytes(w.type, w.cols);
   for (let k = 0; k < nb; k++, o += bytes) {
     dw[k] = f16At(w.data, o);
+    if (w.type === GgmlType.Q5_0) {
+      for (let i = 0; i < 32; i++) wq[32 * k + i] = fiveBit(w.data, o + 2, o + 6, i) - 16;
+      continue;
+    }
     for (let i = 0; i < 32; i++) {
       if (q4) {
         const b = w.data[o + 2 + (i & 15)];
@@ -538,8 +542,8 @@ function intRow(w: WeightMatrix, row: number): { wq: Int8Array; dw: Float32Array
  */
 export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   checkArgs.matmul(y, x, T, w);
-  if (!isIntMatmulType(w.type)) throw new RangeError('matmulInt: Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weights');
-  if (w.type === GgmlType.Q4_K || w.type === GgmlType.Q5_K) {
+  if (!isIntMatmulType(w.type)) throw new RangeError(`matmulInt: ${GgmlType[w.type]} is not on the integer route`);
+  if (w.type === GgmlType.Q4_K || w.type === GgmlType.Q5_K || w.type === GgmlType.Q4_1 || w.type === GgmlType.Q5_1) {
     matmulIntQ4K(y, x, T, w);
     return;
   }
@@ -564,11 +568,20 @@ export function matmulInt(y: Float32Array, x: Float32Array, T: number, w: Weight
   }
 }
 
+/** Element i (0…31) of a Q5_0/Q5_1 block: the nibble of qs plus bit i of the 32-bit qh. */
+function fiveBit(data: Uint8Array, qhOff: number, qsOff: number, i: number): number {
+  const nibble = i < 16 ? data[qsOff + i] & 0x0f : data[qsOff + i - 16] >> 4;
+  return nibble | (((data[qhOff + (i >> 3)] >> (i & 7)) & 1) << 4);
+}
+
 /** Weight types the integer route serves (native/qmatmul.h). */
 export function isIntMatmulType(type: GgmlType): boolean {
   return (
     type === GgmlType.Q8_0 ||
     type === GgmlType.Q4_0 ||
+    type === GgmlType.Q4_1 ||
+    type === GgmlType.Q5_0 ||
+    type === GgmlType.Q5_1 ||
     type === GgmlType.Q4_K ||
     type === GgmlType.Q5_K ||
     type === GgmlType.Q6_K
@@ -578,6 +591,7 @@ export function isIntMatmulType(type: GgmlType): boolean {
 /**
  * Q4_K / Q5_K on the integer route (native/qmatmul.h): per 32-element sub-block the 4-bit (5-bit) u with
  * A = d·sc and B = dmin·m (exact in f32); acc = fma(Σu·q, A·d_k, acc), then fma(−Σq, B·d_k, acc).
+ * Q4_1 / Q5_1 (w = d·u + m) take the same route with A = d and B = −m.
  */
 function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
   const nb = w.cols / 32;
@@ -588,8 +602,18 @@ function matmulIntQ4K(y: Float32Array, x: Float32Array, T: number, w: WeightMatr
   const B = new Float32Array(nb);
   const rowBytes = ggmlRowBytes(w.type, w.cols);
   const five = w.type === GgmlType.Q5_K;
+  const legacy = w.type === GgmlType.Q4_1 || w.type === GgmlType.Q5_1;
   for (let r = 0; r < w.rows; r++) {
-    for (let s = 0; s < w.cols / 256; s++) {
+    for (let k = 0; legacy && k < nb; k++) {
+      const o = r * rowBytes + k * (w.type === GgmlType.Q4_1 ? 20 : 24);
+      A[k] = f16At(w.data, o);
+      B[k] = -f16At(w.data, o + 2);
+      for (let i = 0; i < 32; i++) {
+        const nibble = i < 16 ? w.data[o + 4 + i] & 0x0f : w.data[o + 4 + i - 16] >> 4;
+        u[32 * k + i] = w.type === GgmlType.Q4_1 ? nibble : fiveBit(w.data, o + 4, o + 8, i);
+      }
+    }
+    for (let s = 0; !legacy && s < w.cols / 256; s++) {
       const o = r * rowBytes + (five ? 176 : 144) * s;
       const d = f16At(w.data, o);
       const dmin = f16At(w.data, o + 2);

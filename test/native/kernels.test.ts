@@ -141,9 +141,9 @@ for (const isa of isas) {
       }
     });
 
-    it('matmul of Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights stays close to f32 activations (quantisation error)', () => {
+    it('matmul of block-format weights stays close to f32 activations (quantisation error)', () => {
       const rng = new Rng(21);
-      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
         const cols = 1024;
         const w = randomWeight(rng, type, 16, cols);
         const T = 4;
@@ -586,7 +586,7 @@ for (const isa of isas) {
   });
 }
 
-describe('integer matmul (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): packed weights, every path', () => {
+describe('integer matmul (every block format): packed weights, every path', () => {
   // Every ISA, and on AVX-512 with AMX tiles both on and off: the same bits as the reference for
   // packed and unpacked weights, rows not filling a 16-row panel, odd block counts and token counts
   // around the 16-token tile (the AMX path starts at 12 tokens).
@@ -619,8 +619,8 @@ describe('integer matmul (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): packed weights, every p
       };
       shapes[GgmlType.Q5_K] = shapes[GgmlType.Q4_K];
       shapes[GgmlType.Q6_K] = shapes[GgmlType.Q4_K];
-      shapes[GgmlType.Q4_0] = shapes[GgmlType.Q8_0];
-      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+      for (const t of [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1]) shapes[t] = shapes[GgmlType.Q8_0];
+      for (const type of [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
         for (const [rows, cols] of shapes[type]) {
           const w = randomWeight(rng, type, rows, cols);
           const packed = native.packWeights(w);
