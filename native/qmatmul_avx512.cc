@@ -5,7 +5,9 @@
 //
 // vpdpbusd multiplies unsigned by signed bytes: the weights are made unsigned (Q8_0: w + 128 by
 // flipping the sign bit; Q4_0: the raw nibbles, w + 8) and the per-token correction c = −bias·Σq
-// (QActs::c) restores the exact sum. Tiles of up to 8 tokens share each block's weight registers.
+// (QActs::c) restores the exact sum. Q4_K/Q5_K's values u are unsigned already and their min term
+// is a second FMA; Q6_K keeps signed weights and puts the activations on the unsigned side instead.
+// Tiles of up to 8 tokens share each block's weight registers.
 #include <algorithm>
 
 #include "cpu.h"
@@ -21,12 +23,11 @@ constexpr int kMaxTileTokens = 8;
 /** Software prefetch distance (bytes) when weights stream from memory. */
 constexpr int64_t kPrefetchBytes = 8192;
 
-/** The 8 quads of block k of a panel as unsigned bytes (w + bias). */
+/** The 8 quads of block k of a panel as vpdpbusd's operand (unsigned w + bias, or as stored). */
 template <int kType>
 TSD_AVX512VNNI inline void loadQuads(const uint8_t* quants, __m512i* w) {
-  if constexpr (kType == kQ5_K) {  // u (0…31) as stored: already the unsigned operand
-    for (int j = 0; j < 8; j++) w[j] = _mm512_load_si512(quants + 64 * j);
-  } else if constexpr (kType == kQ6_K) {  // signed as stored: the activations take the unsigned side
+  if constexpr (kType == kQ5_K || kType == kQ6_K) {
+    // as stored: Q5_K's u (0…31) is already unsigned; Q6_K's int8 stays signed (see halvesQ6K)
     for (int j = 0; j < 8; j++) w[j] = _mm512_load_si512(quants + 64 * j);
   } else if constexpr (kType == kQ8_0) {
     const __m512i flip = _mm512_set1_epi8(-128);
