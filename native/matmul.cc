@@ -102,8 +102,7 @@ void qmatmul(float* y, const float* x, int64_t T, int type, int64_t rows, int64_
   if (packed == nullptr) packed = packedScratch(L, w);
   const QActs qa = quantizedActs(L.kind, x, T, cols, isa);
   // AMX pays off once a tile of 16 tokens is mostly real; below that vpdpbusd over 16 rows wins
-  // (Q6_K's half-block scales would need 16-byte tile rows; it stays on vpdpbusd for now)
-  const bool tiles = amxUsable() && isa == Isa::Avx512 && T >= kAmxMinTokens && L.kind != kQ6_K;
+  const bool tiles = amxUsable() && isa == Isa::Avx512 && T >= kAmxMinTokens;
   const int threads = numThreads();
   const int64_t panelMacs = T * cols * kPanelRows;
   const int64_t fair = (L.panels + 2 * threads - 1) / (2 * threads);  // at least two chunks per thread

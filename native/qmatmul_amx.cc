@@ -8,7 +8,8 @@
 // therefore go in pairs that share each activation tile (two independent chains in flight); a
 // lone last panel alternates two sets of tiles over the blocks instead. Q4_0 panels are unpacked
 // to signed bytes once per panel (an L1/L2-resident buffer) and then serve every token tile. With
-// few tokens the weights stream from memory once per call and are prefetched ahead.
+// few tokens the weights stream from memory once per call and are prefetched ahead. Q6_K's scales
+// cover 16 elements, so its tiles are configured with 16-byte rows: two multiplies per block.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -47,6 +48,18 @@ TSD_AMX void loadTileConfig() {
   for (int i : {2, 5}) cfg.rows[i] = 16, cfg.colsb[i] = 64;
   // GCC's _tile_loadconfig declares only 8 bytes as read, so the compiler could drop the stores
   // that fill the rest; the asm operand names the whole structure.
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+}
+
+/**
+ * Q6_K's half blocks: tmm0/tmm3: 16 tokens × 16 B (the block's first / second half), tmm1/tmm4:
+ * 4 quads × 64 B, tmm2/tmm5: 16 × 16 int32 half sums.
+ */
+TSD_AMX void loadTileConfigHalves() {
+  TileConfig cfg;
+  for (int i : {0, 3}) cfg.rows[i] = 16, cfg.colsb[i] = 16;
+  for (int i : {1, 4}) cfg.rows[i] = 4, cfg.colsb[i] = 64;
+  for (int i : {2, 5}) cfg.rows[i] = 16, cfg.colsb[i] = 64;
   __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
 }
 
@@ -188,6 +201,43 @@ TSD_AMX void tile16x2(float* y, int64_t ldy, const QActs& a, int64_t t0, const i
 }
 
 /**
+ * Q6_K, one tile of 16 tokens × one panel: per block two multiplies of 16-element halves (their
+ * scales differ), then acc = fma(P_half, s_half · d, acc) for both halves in order (qmatmul.h).
+ */
+TSD_AMX void tile16Halves(float* y, int64_t ldy, const QActs& a, int64_t t0, const int8_t* quads, const uint8_t* scales,
+                          int64_t rowsHere, const uint8_t* pf, int64_t pfStep) {
+  alignas(64) int32_t sums[2][256];
+  __m512 acc[16];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const int8_t* q = a.q + t0 * a.qStride();
+  const float* d = a.d + t0 * a.nb;
+  const int64_t qs = a.qStride();
+  for (int64_t k = 0; k < a.nb; k++) {
+    if (pf != nullptr) prefetchRange(pf + k * pfStep, pfStep);
+    _tile_loadd(0, q + k * 32, qs);
+    _tile_loadd(1, quads + k * 512, 64);
+    _tile_loadd(3, q + k * 32 + 16, qs);
+    _tile_loadd(4, quads + k * 512 + 256, 64);
+    _tile_zero(2);
+    _tile_zero(5);
+    _tile_dpbssd(2, 0, 1);
+    _tile_dpbssd(5, 3, 4);
+    _tile_stored(2, sums[0], 64);
+    _tile_stored(5, sums[1], 64);
+    const __m512 s0 = _mm512_load_ps(reinterpret_cast<const float*>(scales + k * 128));
+    const __m512 s1 = _mm512_load_ps(reinterpret_cast<const float*>(scales + k * 128 + 64));
+    for (int t = 0; t < 16; t++) {
+      const __m512 dx = _mm512_set1_ps(d[t * a.nb + k]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[0] + 16 * t)), _mm512_mul_ps(s0, dx), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[1] + 16 * t)), _mm512_mul_ps(s1, dx), acc[t]);
+    }
+  }
+  const __mmask16 m = static_cast<__mmask16>((1u << rowsHere) - 1);
+  const int64_t tn = std::min<int64_t>(16, a.T - t0);
+  for (int64_t t = 0; t < tn; t++) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, m, acc[t]);
+}
+
+/**
  * 4-bit panel quads → signed bytes in the Q8_0 quad layout, 512 B per block: w = nibble − 8 (Q4_0,
  * offset 8) or the nibble itself (Q4_K, offset 0).
  */
@@ -265,6 +315,24 @@ TSD_AMX void amxDrive(float* y, int64_t ldy, const QActs& a, const QPackLayout& 
 
 TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
                 const uint8_t* pk) {
+  if (L.kind == kQ6_K) {
+    loadTileConfigHalves();
+    const bool streaming = a.T <= kStreamingTokens;
+    const int64_t step = L.quantBytes + L.scaleBytes;
+    for (int64_t tb = 0; tb < a.T; tb += kTokenBlock) {
+      for (int64_t p = panel0; p < panel0 + panels; p++) {
+        const uint8_t* panel = pk + p * L.panelStride;
+        const int64_t rowsHere = std::min<int64_t>(kPanelRows, L.rows - p * kPanelRows);
+        for (int64_t t = tb; t < std::min(a.T, tb + kTokenBlock); t += kTokenTile) {
+          const uint8_t* pf = streaming && t == tb ? panel + kPrefetchBytes : nullptr;
+          tile16Halves(y + p * kPanelRows, ldy, a, t, reinterpret_cast<const int8_t*>(panel), panel + L.scaleOffset(),
+                       rowsHere, pf, step);
+        }
+      }
+    }
+    releaseTiles();
+    return;
+  }
   loadTileConfig();
   if (L.kind == kQ4_K || L.kind == kQ5_K) amxDrive<true>(y, ldy, a, L, panel0, panels, pk);
   else amxDrive<false>(y, ldy, a, L, panel0, panels, pk);
