@@ -12,6 +12,7 @@
         "native/matmul_avx2.cc",
         "native/matmul_avx512.cc",
         "native/qmatmul.cc",
+        "native/qpack.cc",
         "native/qmatmul_avx2.cc",
         "native/qmatmul_avx512.cc",
         "native/qmatmul_amx.cc",
