@@ -2,10 +2,10 @@
 // A register holds one quad of 8 rows (half a packed panel) and the block sums P_k of those rows
 // build up over the block's 8 quads; then one convert, the scale product and an FMA per row.
 //
-// Q8_0: signed × signed bytes go through maddubs as |w| × (q with w's sign), whose pair sums stay
-// within int16 (|q| ≤ 127, |w| ≤ 128). Q4_0: unsigned nibbles (w + 8) × signed activations (pair
-// sums ≤ 2·15·127) plus the correction c = −8·Σq. Q4_K: the nibbles u as they are (its min term
-// uses c = −Σq in a second FMA).
+// Q8_0 (and Q6_K, per half block): signed × signed bytes go through maddubs as |w| × (q with w's
+// sign), whose pair sums stay within int16 (|q| ≤ 127, |w| ≤ 128). Q4_0: unsigned nibbles (w + 8) ×
+// signed activations (pair sums ≤ 2·15·127) plus the correction c = −8·Σq. Q4_K / Q5_K: the values
+// u as they are (pair sums ≤ 2·31·127); their min term is a second FMA with c = −Σq.
 #include <algorithm>
 
 #include "cpu.h"
@@ -81,26 +81,26 @@ TSD_AVX2 void qmatmulAvx2(float* y, int64_t ldy, const QActs& a, const QPackLayo
         for (int64_t k = 0; k < a.nb; k++) {
           const uint8_t* quants = panel + k * L.quantBytes;
           const uint8_t* sk = scales + k * L.scaleBytes;
-          const bool q4k = L.kind == kQ4_K || L.kind == kQ5_K, q6k = L.kind == kQ6_K;  // q4k: the min term
-          // Q4_K: f32 A (and B for the min term); the others: f16 dw
-          const bool f32Scales = q4k || q6k;  // Q4_K: A and B; Q6_K: the two half scales
+          const bool withMin = L.kind == kQ4_K || L.kind == kQ5_K, halves = L.kind == kQ6_K;
+          // f32 scale pairs (withMin: A and B; halves: the two half-block scales), else f16 dw
+          const bool f32Scales = withMin || halves;
           const __m256 dw = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + 8 * h)
                                       : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sk + 16 * h)));
-          const __m256 dmin = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + kPanelRows + 8 * h) : dw;
+          const __m256 dw2 = f32Scales ? _mm256_loadu_ps(reinterpret_cast<const float*>(sk) + kPanelRows + 8 * h) : dw;
           for (int t = 0; t < tn; t++) {
             const int64_t tok = t0 + t;
             const int32_t ck = a.c[tok * a.nb + k];
             const __m256 dx = _mm256_set1_ps(a.d[tok * a.nb + k]);
-            if (q6k) {  // f32 half-block scales s_k0, s_k1
+            if (halves) {
               __m256i P[2];
               halfSums(quants, h, a.q + tok * a.qStride() + 32 * k, P);
               acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[0]), _mm256_mul_ps(dw, dx), acc[t]);
-              acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[1]), _mm256_mul_ps(dmin, dx), acc[t]);
+              acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P[1]), _mm256_mul_ps(dw2, dx), acc[t]);
               continue;
             }
             const __m256i P = blockSums(L.kind, quants, h, a.q + tok * a.qStride() + 32 * k, ck);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P), _mm256_mul_ps(dw, dx), acc[t]);
-            if (q4k) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(ck)), _mm256_mul_ps(dmin, dx), acc[t]);
+            if (withMin) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(static_cast<float>(ck)), _mm256_mul_ps(dw2, dx), acc[t]);
           }
         }
         const int64_t n = std::min<int64_t>(8, rowsHere - 8 * h);
