@@ -98,21 +98,24 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
       halvesQ6K<TT>(acc, a, t0, k, w, reinterpret_cast<const float*>(scales + k * 128));
       continue;
     }
-    constexpr bool q4k = kType == kQ4_K || kType == kQ5_K;  // with the min term
-    constexpr int64_t scaleBytes = q4k ? 128 : 32;
-    // Q4_K: f32 A_k and B_k per row; the others: f16 dw
-    const __m512 dw = q4k ? _mm512_load_ps(reinterpret_cast<const float*>(scales + k * scaleBytes))
-                          : _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales + k * scaleBytes)));
-    const __m512 dmin = q4k ? _mm512_load_ps(reinterpret_cast<const float*>(scales + k * scaleBytes + 64)) : dw;
+    // Q4_K / Q5_K: f32 A_k and B_k per row (the min term); Q8_0 / Q4_0: f16 dw
+    constexpr bool withMin = kType == kQ4_K || kType == kQ5_K;
+    constexpr int64_t scaleBytes = withMin ? 128 : 32;
+    const uint8_t* sk = scales + k * scaleBytes;
+    const __m512 dw = withMin ? _mm512_load_ps(reinterpret_cast<const float*>(sk))
+                              : _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sk)));
+    const __m512 dmin = withMin ? _mm512_load_ps(reinterpret_cast<const float*>(sk + 64)) : dw;
     for (int t = 0; t < TT; t++) {
       const int64_t tok = t0 + t;
       const int32_t* qk = reinterpret_cast<const int32_t*>(a.q + tok * a.qStride() + 32 * k);
       const int32_t ck = a.c[tok * a.nb + k];
-      __m512i P = q4k ? _mm512_setzero_si512() : _mm512_set1_epi32(ck);
+      __m512i P = withMin ? _mm512_setzero_si512() : _mm512_set1_epi32(ck);
       for (int j = 0; j < 8; j++) P = _mm512_dpbusd_epi32(P, w[j], _mm512_set1_epi32(qk[j]));
       const __m512 dx = _mm512_set1_ps(a.d[tok * a.nb + k]);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P), _mm512_mul_ps(dw, dx), acc[t]);
-      if constexpr (q4k) acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(ck)), _mm512_mul_ps(dmin, dx), acc[t]);
+      if constexpr (withMin) {
+        acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(ck)), _mm512_mul_ps(dmin, dx), acc[t]);
+      }
     }
   }
   const __mmask16 m = static_cast<__mmask16>((1u << rowsHere) - 1);
