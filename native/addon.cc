@@ -536,6 +536,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsd::initIsa();
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
+  exports.Set("releasePages", Napi::Function::New(env, ReleasePages));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("packWeights", Napi::Function::New(env, PackWeights));
   exports.Set("getRows", Napi::Function::New(env, GetRows));

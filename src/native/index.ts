@@ -16,6 +16,7 @@ export type Isa = 'scalar' | 'avx2' | 'avx512';
 /** The raw addon (positional arguments). */
 interface Addon {
   mapFile(path: string): ArrayBuffer;
+  releasePages(bytes: Uint8Array): boolean;
   matmul(
     y: Float32Array,
     x: Float32Array,
@@ -105,6 +106,9 @@ export const native: NativeKernels = {
   },
   mapFile(path: string): ArrayBuffer {
     return addon.mapFile(path);
+  },
+  releasePages(bytes: Uint8Array): boolean {
+    return addon.releasePages(bytes);
   },
   matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void {
     checkArgs.matmul(y, x, T, w);

@@ -900,8 +900,8 @@ export function sampleCategorical(x: Float32Array, scale: number, u: number, n =
   return last;
 }
 
-/** The reference kernels with the addon's interface (minus isa, threads and mapFile). */
-export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | 'mapFile'> = {
+/** The reference kernels with the addon's interface (minus isa, threads and the memory mapping). */
+export const reference: Omit<NativeKernels, 'isa' | 'threads' | 'setThreads' | 'mapFile' | 'releasePages'> = {
   matmul,
   /** The reference reads the natural layout only. */
   packWeights: (w: WeightMatrix): WeightMatrix => w,

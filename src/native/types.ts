@@ -76,6 +76,11 @@ export interface NativeKernels {
   setThreads(n: number): void;
   /** Memory-map a file read-only; the mapping lives as long as the returned buffer. */
   mapFile(path: string): ArrayBuffer;
+  /**
+   * Drop the resident pages of a view into a mapFile mapping (whole pages inside it); reading it
+   * again faults them back in from the file. Returns false, doing nothing, for other memory.
+   */
+  releasePages(bytes: Uint8Array): boolean;
   /** y[T × w.rows] = x[T × w.cols] · wᵀ */
   matmul(y: Float32Array, x: Float32Array, T: number, w: WeightMatrix): void;
   /**

@@ -1,6 +1,6 @@
 /**
  * The addon wrapper: ISA selection at load (TSDEPLOY_ISA, TSDEPLOY_AMX, checked in child processes), the raw
- * addon's own argument checks, and mapFile.
+ * addon's own argument checks, and mapFile / releasePages.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -119,5 +119,18 @@ describe('mapFile', () => {
     const buf = native.mapFile(path);
     assert.deepEqual(Array.from(new Uint8Array(buf)), [1, 2, 3, 250]);
     assert.throws(() => native.mapFile(join(dir, 'missing.bin')), /cannot open/);
+  });
+
+  it('releasePages drops file pages that read back unchanged, and refuses other memory', () => {
+    const path = join(dir, 'big.bin');
+    const content = Uint8Array.from({ length: 5 * 4096 + 123 }, (_, i) => (i * 31 + 7) & 0xff);
+    writeFileSync(path, content);
+    const view = new Uint8Array(native.mapFile(path), 100, 4 * 4096);
+    assert.equal(view.reduce((a, b) => a + b, 0) > 0, true); // touch the pages
+    assert.equal(native.releasePages(view), true);
+    assert.deepEqual(Buffer.from(view), Buffer.from(content.subarray(100, 100 + 4 * 4096)));
+    const heap = content.slice();
+    assert.equal(native.releasePages(heap), false);
+    assert.deepEqual(heap, content);
   });
 });
