@@ -40,46 +40,21 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-/** tmm0/tmm3: 16 tokens × 32 B; tmm1/tmm4: 8 quads × 64 B (16 rows × 4); tmm2/tmm5: 16 × 16 int32. */
-TSD_AMX void loadTileConfig() {
+/**
+ * Tiles for K-slices of `kBytes` activation bytes (32: a block; 16: Q6_K's half blocks):
+ * tmm0/tmm3: 16 tokens × kBytes; tmm1/tmm4: kBytes/4 quads × 64 B (16 rows × 4); tmm2/tmm5: 16 × 16 int32.
+ */
+TSD_AMX void loadTileConfig(int kBytes) {
   TileConfig cfg;
-  for (int i : {0, 3}) cfg.rows[i] = 16, cfg.colsb[i] = 32;
-  for (int i : {1, 4}) cfg.rows[i] = 8, cfg.colsb[i] = 64;
+  for (int i : {0, 3}) cfg.rows[i] = 16, cfg.colsb[i] = static_cast<uint16_t>(kBytes);
+  for (int i : {1, 4}) cfg.rows[i] = static_cast<uint8_t>(kBytes / 4), cfg.colsb[i] = 64;
   for (int i : {2, 5}) cfg.rows[i] = 16, cfg.colsb[i] = 64;
   // GCC's _tile_loadconfig declares only 8 bytes as read, so the compiler could drop the stores
   // that fill the rest; the asm operand names the whole structure.
   __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
 }
 
-/**
- * Q6_K's half blocks: tmm0/tmm3: 16 tokens × 16 B (the block's first / second half), tmm1/tmm4:
- * 4 quads × 64 B, tmm2/tmm5: 16 × 16 int32 half sums.
- */
-TSD_AMX void loadTileConfigHalves() {
-  TileConfig cfg;
-  for (int i : {0, 3}) cfg.rows[i] = 16, cfg.colsb[i] = 16;
-  for (int i : {1, 4}) cfg.rows[i] = 4, cfg.colsb[i] = 64;
-  for (int i : {2, 5}) cfg.rows[i] = 16, cfg.colsb[i] = 64;
-  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
-}
-
 TSD_AMX void releaseTiles() { __asm__ volatile("tilerelease" ::); }
-
-/** Prefetch [p, p + n) into L1 (whole cache lines). */
-TSD_AMX inline void prefetchRange(const uint8_t* p, int64_t n) {
-  const uintptr_t end = reinterpret_cast<uintptr_t>(p + n);
-  for (uintptr_t o = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63}; o < end; o += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
-  }
-}
-
-/** Prefetch [p, p + n) into L2 (data wanted a few hundred microseconds from now). */
-TSD_AMX inline void prefetchRangeL2(const uint8_t* p, int64_t n) {
-  const uintptr_t end = reinterpret_cast<uintptr_t>(p + n);
-  for (uintptr_t o = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63}; o < end; o += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T1);
-  }
-}
 
 /** Bytes of one block's scales in a packed panel (f16 dw, or Q4_K's f32 A and B). */
 template <bool kMin>
@@ -132,7 +107,7 @@ TSD_AMX void tile16(float* y, int64_t ldy, const QActs& a, int64_t t0, const int
   _tile_dpbssd(2, 0, 1);
   int64_t k = 0;
   for (; k + 2 <= nb; k += 2) {
-    if (pf != nullptr) prefetchRange(pf + k * pfStep, 2 * pfStep);
+    if (pf != nullptr) prefetchLines<_MM_HINT_T0>(pf + k * pfStep, 2 * pfStep);
     _tile_loadd(3, q + (k + 1) * 32, qs);
     _tile_loadd(4, quads + (k + 1) * 512, 64);
     _tile_zero(5);
@@ -177,8 +152,8 @@ TSD_AMX void tile16x2(float* y, int64_t ldy, const QActs& a, int64_t t0, const i
   const int64_t nb = a.nb;
   for (int64_t k = 0; k < nb; k++) {
     if (pf0 != nullptr) {
-      prefetchRangeL2(pf0 + k * pfStep, pfStep);
-      prefetchRangeL2(pf1 + k * pfStep, pfStep);
+      prefetchLines<_MM_HINT_T1>(pf0 + k * pfStep, pfStep);
+      prefetchLines<_MM_HINT_T1>(pf1 + k * pfStep, pfStep);
     }
     _tile_loadd(0, q + k * 32, qs);
     _tile_loadd(1, quads0 + k * 512, 64);
@@ -213,7 +188,7 @@ TSD_AMX void tile16Halves(float* y, int64_t ldy, const QActs& a, int64_t t0, con
   const float* d = a.d + t0 * a.nb;
   const int64_t qs = a.qStride();
   for (int64_t k = 0; k < a.nb; k++) {
-    if (pf != nullptr) prefetchRange(pf + k * pfStep, pfStep);
+    if (pf != nullptr) prefetchLines<_MM_HINT_T0>(pf + k * pfStep, pfStep);
     _tile_loadd(0, q + k * 32, qs);
     _tile_loadd(1, quads + k * 512, 64);
     _tile_loadd(3, q + k * 32 + 16, qs);
@@ -245,7 +220,7 @@ TSD_AMX void unpackQ4Panel(const uint8_t* panel, int64_t nb, int8_t* out, const 
   const __m512i m = _mm512_set1_epi8(0x0f);
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(offset));
   for (int64_t k = 0; k < nb; k++) {
-    if (pf != nullptr) prefetchRange(pf + k * step, step);
+    if (pf != nullptr) prefetchLines<_MM_HINT_T0>(pf + k * step, step);
     for (int j = 0; j < 4; j++) {
       const __m512i v = _mm512_load_si512(panel + k * 256 + 64 * j);
       _mm512_store_si512(out + k * 512 + 64 * j, _mm512_sub_epi8(_mm512_and_si512(v, m), bias));
@@ -316,7 +291,7 @@ TSD_AMX void amxDrive(float* y, int64_t ldy, const QActs& a, const QPackLayout& 
 TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout& L, int64_t panel0, int64_t panels,
                 const uint8_t* pk) {
   if (L.kind == kQ6_K) {
-    loadTileConfigHalves();
+    loadTileConfig(16);
     const bool streaming = a.T <= kStreamingTokens;
     const int64_t step = L.quantBytes + L.scaleBytes;
     for (int64_t tb = 0; tb < a.T; tb += kTokenBlock) {
@@ -333,7 +308,7 @@ TSD_AMX void qmatmulAmx(float* y, int64_t ldy, const QActs& a, const QPackLayout
     releaseTiles();
     return;
   }
-  loadTileConfig();
+  loadTileConfig(32);
   if (L.kind == kQ4_K || L.kind == kQ5_K) amxDrive<true>(y, ldy, a, L, panel0, panels, pk);
   else amxDrive<false>(y, ldy, a, L, panel0, panels, pk);
   releaseTiles();

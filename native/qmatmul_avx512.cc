@@ -87,10 +87,7 @@ TSD_AVX512VNNI void panelTile(float* y, int64_t ldy, const QActs& a, int64_t t0,
       // streaming (few tokens): the panel is read as one linear stream of (quantBytes + scales)·nb
       // bytes; fetch this step's share of it pf bytes ahead (which runs on into the next panels)
       const int64_t step = quantBytes + (kType == kQ4_0 || kType == kQ8_0 ? 32 : 128);
-      const uintptr_t from = reinterpret_cast<uintptr_t>(panel + pf + k * step) & ~uintptr_t{63};
-      for (uintptr_t o = from; o < reinterpret_cast<uintptr_t>(panel + pf + (k + 1) * step); o += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(o), _MM_HINT_T0);
-      }
+      prefetchLines<_MM_HINT_T0>(panel + pf + k * step, step);
     }
     __m512i w[8];
     loadQuads<kType>(panel + k * quantBytes, w);

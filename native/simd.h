@@ -20,6 +20,15 @@
 
 namespace tsd {
 
+/** Prefetch the cache lines of [p, p + n) with hint kHint (_MM_HINT_T0: into L1, _MM_HINT_T1: L2). */
+template <int kHint>
+inline void prefetchLines(const void* p, int64_t n) {
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(n);
+  for (uintptr_t o = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63}; o < end; o += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(o), static_cast<_mm_hint>(kHint));
+  }
+}
+
 // ---- scalar ---------------------------------------------------------------------------------
 
 inline float hsum8(const float* a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
